@@ -28,6 +28,7 @@ __all__ = [
     "directional_derivative",
     "compare",
     "sample_coords",
+    "split_outputs",
     "check_layer",
     "check_loss",
 ]
@@ -195,7 +196,7 @@ class GradReport:
     __repr__ = __str__
 
 
-def _as_outputs(result: object) -> tuple[np.ndarray, ...]:
+def split_outputs(result: object) -> tuple[np.ndarray, ...]:
     """Split ``forward(...)``'s result into its array outputs, dropping a trailing cache."""
     if isinstance(result, tuple):
         outs = result[:-1] if len(result) > 1 else result
@@ -225,7 +226,7 @@ def check_layer(
     rng = np.random.default_rng(seed)
     inputs = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in inputs.items()}
     result = forward(**inputs)
-    outs = _as_outputs(result)
+    outs = split_outputs(result)
     if n_outputs is not None:
         outs = outs[:n_outputs]
     douts = [rng.standard_normal(o.shape) for o in outs]
@@ -235,7 +236,7 @@ def check_layer(
         wrt = [k for k, v in inputs.items() if isinstance(v, np.ndarray) and v.dtype == np.float64]
 
     def objective() -> float:
-        o = _as_outputs(forward(**inputs))
+        o = split_outputs(forward(**inputs))
         return float(sum(np.sum(a * d) for a, d in zip(o, douts)))
 
     report = GradReport()

@@ -1,0 +1,94 @@
+"""Command line: ``grade``, ``grade-all`` and ``rubric`` (a stable contract; see DESIGN.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from autograder.paths import UnknownAssignment, assignments
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    from autograder.report import summary, write_json_atomic
+    from autograder.runner import grade
+
+    report = grade(args.submission, args.assignment)
+    if args.json:
+        write_json_atomic(args.json, report)
+    print(summary(report))
+    return 0
+
+
+def _cmd_rubric(args: argparse.Namespace) -> int:
+    from autograder.reference import source_layout
+    from autograder.runner import rubric
+
+    tests = rubric(args.assignment)
+    points = {g.grade_id: g.points for g in source_layout(args.assignment).grade_cells}
+    print(f"{args.assignment}: {sum(points.values()):g} points")
+    for cell, cell_points in points.items():
+        mine = [t for t in tests if t.cell == cell]
+        total = sum(t.max_score for t in mine)
+        flag = "" if abs(total - cell_points) < 1e-9 else f"  MISMATCH: tests sum to {total:g}"
+        print(f"  [{cell}] {cell_points:g} points{flag}")
+        for t in mine:
+            print(f"    {t.kind:<10} {t.max_score:>5g}  {t.name}")
+    orphans = [t for t in tests if t.cell not in points]
+    for t in orphans:
+        print(f"  ORPHAN test {t.name} scores cell {t.cell!r}, which the notebook does not have")
+    return 0
+
+
+def _cmd_grade_all(args: argparse.Namespace) -> int:
+    from autograder.batch import grade_all
+
+    return grade_all(
+        Path(args.submitted_dir), assignment=args.assignment, jobs=args.jobs, force=args.force,
+        reports_dir=Path(args.reports), gradebook=args.gradebook,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("grade", help="grade one notebook and print a summary")
+    g.add_argument("submission", help="the student's .ipynb")
+    g.add_argument("--assignment", required=True, help="assignment ID, e.g. 13_transformer")
+    g.add_argument("--json", help="also write the JSON report here")
+    g.set_defaults(func=_cmd_grade)
+
+    a = sub.add_parser("grade-all", help="grade nbgrader's submitted/<student>/<ID>/<ID>.ipynb")
+    a.add_argument("submitted_dir", nargs="?", default="submitted")
+    a.add_argument("--assignment", help="only this assignment")
+    a.add_argument("--jobs", type=int, default=2, help="submissions graded in parallel")
+    a.add_argument("--force", action="store_true", help="regrade what is already graded")
+    a.add_argument("--reports", default="reports", help="where JSON reports and the CSV go")
+    a.add_argument("--gradebook", default="sqlite:///gradebook.db",
+                   help="nbgrader gradebook URL ('none' to skip)")
+    a.set_defaults(func=_cmd_grade_all)
+
+    r = sub.add_parser("rubric", help="list an assignment's hidden tests and points")
+    r.add_argument("assignment")
+    r.set_defaults(func=_cmd_rubric)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UnknownAssignment as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the grader itself failed: say so and exit non-zero
+        from autograder.runner import GraderError
+
+        if isinstance(exc, GraderError):
+            print(f"grader error: {exc}", file=sys.stderr)
+            return 3
+        raise
+
+
+__all__ = ["main", "build_parser", "assignments"]

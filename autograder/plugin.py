@@ -1,0 +1,108 @@
+"""The pytest plugin that gives hidden tests their fixtures and records their outcomes."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pytest
+
+from autograder.client import StudentCodeError, StudentProxy, Worker
+
+
+@dataclass
+class TestResult:
+    name: str
+    cell: str
+    kind: str
+    score: float
+    max_score: float
+    status: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def report_name(item) -> str:
+    name = item.name
+    return name[len("test_"):] if name.startswith("test_") else name
+
+
+def grade_mark(item) -> dict | None:
+    mark = item.get_closest_marker("grade")
+    return dict(mark.kwargs) if mark else None
+
+
+def outcome_of(excinfo) -> tuple[str, str]:
+    """(status, student-facing message) for a test that raised ``excinfo``."""
+    exc = excinfo.value
+    if isinstance(exc, StudentCodeError):
+        return exc.status, str(exc)
+    if isinstance(exc, AssertionError):
+        return "failed", str(exc) or "the check failed"
+    if isinstance(exc, pytest.skip.Exception):
+        return "error", "the test was skipped"
+    name = type(exc).__name__
+    return "error", f"your code's result could not be checked ({name}: {str(exc)[:200]})"
+
+
+class GradingPlugin:
+    """Registered with ``pytest.main(plugins=[...])`` for one grading run."""
+
+    def __init__(self, worker: Worker | None, reference, missing_cells=()):
+        self.worker = worker
+        self.reference = reference
+        self.missing_cells = list(missing_cells)
+        self.results: list[TestResult] = []
+        self.collected: list[TestResult] = []
+        self.collect_errors: list[str] = []
+
+    # -- fixtures -------------------------------------------------------------------------
+    @pytest.fixture(scope="session")
+    def student(self) -> StudentProxy:
+        return StudentProxy(self.worker)
+
+    @pytest.fixture(scope="session")
+    def ref(self):
+        return self.reference
+
+    @pytest.fixture(scope="session")
+    def memo(self) -> dict:
+        return {}
+
+    @pytest.fixture
+    def rng(self, request) -> np.random.Generator:
+        return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+    # -- hooks ----------------------------------------------------------------------------
+    def pytest_collection_modifyitems(self, items) -> None:
+        for item in items:
+            mark = grade_mark(item) or {"cell": "?", "kind": "?", "points": 0.0}
+            self.collected.append(TestResult(report_name(item), mark["cell"], mark["kind"], 0.0,
+                                             mark["points"], "error", "not run"))
+
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            self.collect_errors.append(str(report.longrepr)[-2000:])
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        rep = outcome.get_result()
+        if rep.when == "call" or (rep.when == "setup" and not rep.passed):
+            self._record(item, call, rep)
+
+    def _record(self, item, call, rep) -> None:
+        mark = grade_mark(item) or {"cell": "?", "kind": "?", "points": 0.0}
+        if rep.passed:
+            status, message = "passed", ""
+        elif call.excinfo is not None:
+            status, message = outcome_of(call.excinfo)
+        else:
+            status, message = "error", "the test did not run"
+        points = float(mark["points"])
+        score = points if status == "passed" else 0.0
+        self.results.append(TestResult(report_name(item), mark["cell"], mark["kind"], score,
+                                       points, status, message))

@@ -1,0 +1,82 @@
+"""The grading report: building it, neutralising student text, writing it atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+MAX_MESSAGE = 1500
+
+
+def clean_text(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Plain, bounded text: control characters removed, long text cut and marked."""
+    text = CONTROL.sub("", str(text))
+    if len(text) > limit:
+        text = text[:limit] + " [...truncated]"
+    return text
+
+
+def new_report(assignment: str, submission: str) -> dict:
+    return {
+        "assignment": assignment,
+        "submission": submission,
+        "status": "graded",
+        "error": None,
+        "score": 0.0,
+        "max_score": 0.0,
+        "tests": [],
+        "isolation": {},
+        "duration_s": 0.0,
+    }
+
+
+def finish(report: dict, tests: list[dict], max_score: float, duration: float) -> dict:
+    for t in tests:
+        t["message"] = clean_text(t["message"])
+    report["tests"] = tests
+    report["score"] = round(sum(t["score"] for t in tests), 4)
+    report["max_score"] = round(max_score, 4)
+    report["duration_s"] = round(duration, 3)
+    return report
+
+
+def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
+    """Write JSON next to ``path`` and move it into place (never a half-written report)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=1)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def summary(report: dict) -> str:
+    """A human-readable summary: score, then each test grouped by grade cell."""
+    lines = [f"{report['assignment']}: {report['submission']}"]
+    if report["status"] == "error":
+        lines.append(f"  could not be graded: {report['error']}")
+    lines.append(f"  score {report['score']:g} / {report['max_score']:g}  "
+                 f"({report['duration_s']:.1f} s)")
+    cell = None
+    for t in report["tests"]:
+        if t["cell"] != cell:
+            cell = t["cell"]
+            got = sum(x["score"] for x in report["tests"] if x["cell"] == cell)
+            top = sum(x["max_score"] for x in report["tests"] if x["cell"] == cell)
+            lines.append(f"  [{cell}] {got:g}/{top:g}")
+        mark = {"passed": "ok  ", "failed": "FAIL", "timeout": "TIME", "error": "ERR "}
+        lines.append(f"    {mark.get(t['status'], '?   ')} {t['name']} "
+                     f"({t['score']:g}/{t['max_score']:g})")
+        if t["message"] and t["status"] != "passed":
+            first = t["message"].splitlines()[0][:300]
+            lines.append(f"         {first}")
+    return "\n".join(lines)

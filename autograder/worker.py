@@ -1,0 +1,155 @@
+"""The worker: loads a student's extracted code and answers calls over the channel.
+
+Runs as ``python -I worker.py LIBDIR REQ_FD REP_FD`` in a confined process. It is copied into
+the run directory together with ``channel.py`` and imports nothing from the autograder package.
+Student output goes to this process's stdout/stderr, which the trusted side drains and caps.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+import traceback
+import types
+
+MAGIC_LINE = re.compile(r"^(\s*)([%!].*)$")
+
+
+def strip_magics(code: str) -> tuple[str, int]:
+    """Replace IPython magics and shell escapes by ``pass`` (they only work in a kernel)."""
+    lines = code.split("\n")
+    n = 0
+    for i, line in enumerate(lines):
+        m = MAGIC_LINE.match(line)
+        if m:
+            lines[i] = f"{m.group(1)}pass  # removed: {m.group(2)[:60]}"
+            n += 1
+    return "\n".join(lines), n
+
+
+def short_traceback(exc: BaseException, limit: int = 6) -> str:
+    """The traceback restricted to frames from the student's cells."""
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell ")
+    ][-limit:]
+    lines = [f"  {f.filename[1:-1]}, line {f.lineno}, in {f.name}" for f in frames]
+    return "\n".join(lines)
+
+
+def describe(exc: BaseException) -> dict:
+    name = type(exc).__name__
+    return {"type": name, "message": str(exc)[:500], "traceback": short_traceback(exc)[:2000]}
+
+
+class Worker:
+    def __init__(self, channel, req_fd: int, rep_fd: int):
+        self.ch = channel
+        self.reader = channel.FrameReader(req_fd)
+        self.rep_fd = rep_fd
+        self.ns: dict = {}
+        self.handles: dict[int, object] = {}
+        self.next_handle = 1
+
+    def store(self, obj) -> tuple[int, str]:
+        h = self.next_handle
+        self.next_handle += 1
+        self.handles[h] = obj
+        return h, type(obj).__name__
+
+    def resolve(self, h: int, _name: str):
+        if h not in self.handles:
+            raise KeyError(f"unknown handle {h}")
+        return self.handles[h]
+
+    def reply(self, rid: int, payload: dict, value=None) -> None:
+        blobs: list[bytes] = []
+        if value is not None or "value" in payload:
+            payload["value"] = self.ch.encode(value, blobs, self.store)
+        payload["id"] = rid
+        self.ch.write_frame(self.rep_fd, payload, blobs)
+
+    def load(self, cells: list) -> dict:
+        module = types.ModuleType("submission")
+        sys.modules["submission"] = module
+        self.ns = module.__dict__
+        self.ns["__name__"] = "submission"
+        errors = []
+        for label, code in cells:
+            code, n_magic = strip_magics(code)
+            try:
+                exec(compile(code, f"<cell {label}>", "exec"), self.ns)
+            except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+                errors.append({"cell": label, **describe(exc)})
+            if n_magic:
+                errors.append(
+                    {"cell": label, "type": "Notice", "traceback": "",
+                     "message": f"{n_magic} IPython magic/shell line(s) were ignored"}
+                )
+        names = sorted(k for k, v in self.ns.items() if callable(v) and not k.startswith("_"))
+        return {"ok": True, "errors": errors, "names": names}
+
+    def call(self, header: dict, blobs: list[bytes]):
+        fn = self.ns.get(header["fn"])
+        if fn is None or not callable(fn):
+            return {"ok": False, "error": {"type": "Missing", "message": header["fn"],
+                                           "traceback": ""}}, None
+        args = self.ch.decode(header["args"], blobs, self.resolve)
+        kwargs = self.ch.decode(header["kwargs"], blobs, self.resolve)
+        t0 = time.perf_counter()
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001
+            return {"ok": False, "error": describe(exc),
+                    "elapsed": time.perf_counter() - t0}, None
+        elapsed = time.perf_counter() - t0
+        keep = header.get("keep") or []
+        if keep and type(result) is tuple:
+            items = list(result)
+            for k in keep:
+                if -len(items) <= k < len(items):
+                    items[k] = self.ch.HandleRef(self.store(items[k])[0], type(items[k]).__name__)
+            result = tuple(items)
+        return {"ok": True, "elapsed": elapsed, "value": None}, result
+
+    def serve(self) -> None:
+        while True:
+            try:
+                header, blobs = self.reader.read()
+            except self.ch.ChannelClosed:
+                return
+            rid = header.get("id", 0)
+            op = header.get("op")
+            try:
+                if op == "load":
+                    self.reply(rid, self.load(header["cells"]))
+                elif op == "call":
+                    payload, value = self.call(header, blobs)
+                    self.reply(rid, payload, value)
+                elif op == "release":
+                    for h in header.get("handles", []):
+                        self.handles.pop(h, None)
+                    self.reply(rid, {"ok": True})
+                elif op == "ping":
+                    self.reply(rid, {"ok": True})
+                elif op == "exit":
+                    return
+                else:
+                    self.reply(rid, {"ok": False, "error": {"type": "Protocol", "message": op}})
+            except BaseException as exc:  # noqa: BLE001 - e.g. an unencodable result
+                err = describe(exc)
+                err["type"] = "Encode:" + err["type"]
+                self.reply(rid, {"ok": False, "error": err})
+
+
+def main() -> None:
+    libdir, req_fd, rep_fd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    sys.path.insert(0, libdir)
+    import channel  # noqa: PLC0415 - only importable once libdir is on sys.path
+
+    sys.argv = ["submission"]
+    Worker(channel, req_fd, rep_fd).serve()
+
+
+if __name__ == "__main__":
+    main()
