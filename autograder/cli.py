@@ -44,8 +44,12 @@ def _cmd_grade_all(args: argparse.Namespace) -> int:
     from autograder.batch import grade_all
 
     return grade_all(
-        Path(args.submitted_dir), assignment=args.assignment, jobs=args.jobs, force=args.force,
-        reports_dir=Path(args.reports), gradebook=args.gradebook,
+        Path(args.submitted_dir),
+        assignment=args.assignment,
+        jobs=args.jobs,
+        force=args.force,
+        reports_dir=Path(args.reports),
+        gradebook=args.gradebook,
     )
 
 
@@ -65,8 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--jobs", type=int, default=2, help="submissions graded in parallel")
     a.add_argument("--force", action="store_true", help="regrade what is already graded")
     a.add_argument("--reports", default="reports", help="where JSON reports and the CSV go")
-    a.add_argument("--gradebook", default="sqlite:///gradebook.db",
-                   help="nbgrader gradebook URL ('none' to skip)")
+    a.add_argument(
+        "--gradebook",
+        default="sqlite:///gradebook.db",
+        help="nbgrader gradebook URL ('none' to skip)",
+    )
     a.set_defaults(func=_cmd_grade_all)
 
     r = sub.add_parser("rubric", help="list an assignment's hidden tests and points")

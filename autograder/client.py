@@ -122,9 +122,15 @@ class Worker:
         rep_r, rep_w = os.pipe()
         cmd = launch_command(self.rundir, req_r, rep_w)
         self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            pass_fds=(req_r, rep_w), env=worker_env(self.rundir), cwd=self.rundir.work,
-            start_new_session=True, preexec_fn=make_preexec(self.limits),
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(req_r, rep_w),
+            env=worker_env(self.rundir),
+            cwd=self.rundir.work,
+            start_new_session=True,
+            preexec_fn=make_preexec(self.limits),
         )
         os.close(req_r)
         os.close(rep_w)
@@ -133,8 +139,9 @@ class Worker:
         drain.start()
         self.outputs.append(drain)
         try:
-            reply = self._request({"op": "load", "cells": [list(c) for c in self.cells]},
-                                  [], self.load_timeout)
+            reply = self._request(
+                {"op": "load", "cells": [list(c) for c in self.cells]}, [], self.load_timeout
+            )
         except channel.ChannelTimeout:
             self.kill()
             self.unloadable = (
@@ -184,8 +191,10 @@ class Worker:
     def output(self) -> tuple[str, bool]:
         """The student's captured output (all worker generations) and whether it was capped."""
         data = b"".join(bytes(d.data) for d in self.outputs)[: self.limits.output_bytes]
-        truncated = any(d.dropped for d in self.outputs) or sum(
-            len(d.data) for d in self.outputs) > self.limits.output_bytes
+        truncated = (
+            any(d.dropped for d in self.outputs)
+            or sum(len(d.data) for d in self.outputs) > self.limits.output_bytes
+        )
         return data.decode("utf-8", "replace"), truncated
 
     def _exit_code(self) -> str:
@@ -241,8 +250,15 @@ class Worker:
             )
         return channel.encode(value, blobs)
 
-    def call(self, fn: str, args: tuple = (), kwargs: dict | None = None,
-             keep: tuple[int, ...] = (), timeout: float = 10.0, remember_timeout: bool = True):
+    def call(
+        self,
+        fn: str,
+        args: tuple = (),
+        kwargs: dict | None = None,
+        keep: tuple[int, ...] = (),
+        timeout: float = 10.0,
+        remember_timeout: bool = True,
+    ):
         """Call ``fn(*args, **kwargs)`` in the worker; return the decoded result."""
         if fn in self.timed_out and remember_timeout:
             raise StudentTimeout(f"{fn} timed out in an earlier test, so it was not called again")
@@ -252,9 +268,13 @@ class Worker:
         if self.budget_left <= 0:
             raise WorkerUnavailable("the time budget for grading this submission is used up")
         blobs: list[bytes] = []
-        header = {"op": "call", "fn": fn, "keep": list(keep),
-                  "args": self._encode_arg(tuple(args), blobs),
-                  "kwargs": self._encode_arg(dict(kwargs or {}), blobs)}
+        header = {
+            "op": "call",
+            "fn": fn,
+            "keep": list(keep),
+            "args": self._encode_arg(tuple(args), blobs),
+            "kwargs": self._encode_arg(dict(kwargs or {}), blobs),
+        }
         timeout = min(timeout, self.budget_left)
         t0 = time.monotonic()
         try:
@@ -303,12 +323,15 @@ class Worker:
     def _missing_message(self, fn: str) -> str:
         msg = f"{fn} is not defined by your notebook"
         if self.missing_cells:
-            msg += (f"; answer cell(s) {self.missing_cells} are missing from your notebook "
-                    "(deleted, or their nbgrader metadata changed?)")
+            msg += (
+                f"; answer cell(s) {self.missing_cells} are missing from your notebook "
+                "(deleted, or their nbgrader metadata changed?)"
+            )
         failed = [e for e in self.load_errors if e.type != "Notice"]
         if failed:
             msg += "; these answer cells failed to run: " + "; ".join(
-                e.describe() for e in failed[:3])
+                e.describe() for e in failed[:3]
+            )
         return msg
 
 
@@ -318,14 +341,14 @@ class StudentProxy:
     def __init__(self, worker: Worker):
         self._worker = worker
 
-    def call(self, fn: str, *args, keep: tuple[int, ...] = (), timeout: float = 10.0,
-             **kwargs):
+    def call(self, fn: str, *args, keep: tuple[int, ...] = (), timeout: float = 10.0, **kwargs):
         return self._worker.call(fn, args, kwargs, keep=keep, timeout=timeout)
 
     def call_untimed(self, fn: str, *args, keep=(), timeout: float = 10.0, **kwargs):
         """Like call, but a timeout does not stop later calls of ``fn`` (for timing checks)."""
-        return self._worker.call(fn, args, kwargs, keep=keep, timeout=timeout,
-                                 remember_timeout=False)
+        return self._worker.call(
+            fn, args, kwargs, keep=keep, timeout=timeout, remember_timeout=False
+        )
 
     def has(self, fn: str) -> bool:
         try:

@@ -28,7 +28,7 @@ def assignments() -> list[str]:
     """IDs that have both a source notebook and hidden tests, sorted."""
     found = []
     for path in sorted(HIDDEN_DIR.glob("test_*.py")):
-        aid = path.stem[len("test_"):]
+        aid = path.stem[len("test_") :]
         if ASSIGNMENT_ID.match(aid) and source_notebook(aid).is_file():
             found.append(aid)
     return found

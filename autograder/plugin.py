@@ -27,7 +27,7 @@ class TestResult:
 
 def report_name(item) -> str:
     name = item.name
-    return name[len("test_"):] if name.startswith("test_") else name
+    return name[len("test_") :] if name.startswith("test_") else name
 
 
 def grade_mark(item) -> dict | None:
@@ -80,8 +80,17 @@ class GradingPlugin:
     def pytest_collection_modifyitems(self, items) -> None:
         for item in items:
             mark = grade_mark(item) or {"cell": "?", "kind": "?", "points": 0.0}
-            self.collected.append(TestResult(report_name(item), mark["cell"], mark["kind"], 0.0,
-                                             mark["points"], "error", "not run"))
+            self.collected.append(
+                TestResult(
+                    report_name(item),
+                    mark["cell"],
+                    mark["kind"],
+                    0.0,
+                    mark["points"],
+                    "error",
+                    "not run",
+                )
+            )
 
     def pytest_collectreport(self, report) -> None:
         if report.failed:
@@ -104,5 +113,8 @@ class GradingPlugin:
             status, message = "error", "the test did not run"
         points = float(mark["points"])
         score = points if status == "passed" else 0.0
-        self.results.append(TestResult(report_name(item), mark["cell"], mark["kind"], score,
-                                       points, status, message))
+        self.results.append(
+            TestResult(
+                report_name(item), mark["cell"], mark["kind"], score, points, status, message
+            )
+        )

@@ -64,8 +64,9 @@ def summary(report: dict) -> str:
     lines = [f"{report['assignment']}: {report['submission']}"]
     if report["status"] == "error":
         lines.append(f"  could not be graded: {report['error']}")
-    lines.append(f"  score {report['score']:g} / {report['max_score']:g}  "
-                 f"({report['duration_s']:.1f} s)")
+    lines.append(
+        f"  score {report['score']:g} / {report['max_score']:g}  ({report['duration_s']:.1f} s)"
+    )
     cell = None
     for t in report["tests"]:
         if t["cell"] != cell:
@@ -74,8 +75,9 @@ def summary(report: dict) -> str:
             top = sum(x["max_score"] for x in report["tests"] if x["cell"] == cell)
             lines.append(f"  [{cell}] {got:g}/{top:g}")
         mark = {"passed": "ok  ", "failed": "FAIL", "timeout": "TIME", "error": "ERR "}
-        lines.append(f"    {mark.get(t['status'], '?   ')} {t['name']} "
-                     f"({t['score']:g}/{t['max_score']:g})")
+        lines.append(
+            f"    {mark.get(t['status'], '?   ')} {t['name']} ({t['score']:g}/{t['max_score']:g})"
+        )
         if t["message"] and t["status"] != "passed":
             first = t["message"].splitlines()[0][:300]
             lines.append(f"         {first}")

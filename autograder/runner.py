@@ -25,13 +25,18 @@ class GraderError(Exception):
 def _pytest_args(assignment: str, collect_only: bool = False) -> list[str]:
     args = [
         str(hidden_tests(assignment)),
-        "-c", str(HIDDEN_DIR / "pytest.ini"),
-        "--rootdir", str(HIDDEN_DIR),
-        "-p", "no:cacheprovider",
-        "-p", "no:terminal",
+        "-c",
+        str(HIDDEN_DIR / "pytest.ini"),
+        "--rootdir",
+        str(HIDDEN_DIR),
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:terminal",
         "--assert=plain",
         "--import-mode=importlib",
-        "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
     ]
     return args + (["--collect-only"] if collect_only else [])
 
@@ -40,7 +45,9 @@ def _run_pytest(assignment: str, plugin: GradingPlugin, collect_only: bool = Fal
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         code = pytest.main(_pytest_args(assignment, collect_only), plugins=[plugin])
     if plugin.collect_errors or code in (
-        pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR
+        pytest.ExitCode.INTERRUPTED,
+        pytest.ExitCode.INTERNAL_ERROR,
+        pytest.ExitCode.USAGE_ERROR,
     ):
         detail = plugin.collect_errors[0] if plugin.collect_errors else f"pytest exit {code}"
         raise GraderError(f"the hidden tests for {assignment} could not run: {detail}")

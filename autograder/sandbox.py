@@ -55,7 +55,8 @@ class RunDir:
         shutil.copy2(HERE / "worker.py", rd.lib / "worker.py")
         shutil.copy2(HERE / "channel.py", rd.lib / "channel.py")
         shutil.copytree(
-            Path(s30kit.__file__).parent, rd.lib / "s30kit",
+            Path(s30kit.__file__).parent,
+            rd.lib / "s30kit",
             ignore=shutil.ignore_patterns("__pycache__"),
         )
         return rd
@@ -82,8 +83,15 @@ def worker_env(rd: RunDir) -> dict[str, str]:
 
 def launch_command(rd: RunDir, req_fd: int, rep_fd: int) -> list[str]:
     """The worker's argv. Isolation wrappers (setpriv, unshare, ...) prepend themselves here."""
-    return [sys.executable, "-I", "-B", str(rd.lib / "worker.py"), str(rd.lib),
-            str(req_fd), str(rep_fd)]
+    return [
+        sys.executable,
+        "-I",
+        "-B",
+        str(rd.lib / "worker.py"),
+        str(rd.lib),
+        str(req_fd),
+        str(rep_fd),
+    ]
 
 
 def make_preexec(limits: Limits):

@@ -72,8 +72,9 @@ def expect_array(value, shape: tuple[int, ...], what: str) -> np.ndarray:
     if isinstance(value, (bool, int, float)) and not isinstance(value, bool) and shape == ():
         value = np.asarray(value, dtype=np.float64)
     if not isinstance(value, np.ndarray):
-        raise Fail(f"{what} should be a NumPy array of shape {tuple(shape)}, "
-                   f"got a {_type_name(value)}")
+        raise Fail(
+            f"{what} should be a NumPy array of shape {tuple(shape)}, got a {_type_name(value)}"
+        )
     if value.dtype.kind not in "iuf":
         raise Fail(f"{what} should hold floating-point numbers, got dtype {value.dtype}")
     if value.shape != tuple(shape):
@@ -96,8 +97,10 @@ def expect_close(what: str, got, expected: np.ndarray, tol: float = 1e-8) -> np.
         if arr.ndim:
             idx = np.unravel_index(int(np.argmax(np.abs(arr - expected))), arr.shape)
             where = f"; the largest difference is at index {tuple(int(i) for i in idx)}"
-        raise Fail(f"{what} does not match the expected values: relative error {err:.2e} "
-                   f"(tolerance {tol:.0e}){where}")
+        raise Fail(
+            f"{what} does not match the expected values: relative error {err:.2e} "
+            f"(tolerance {tol:.0e}){where}"
+        )
     return arr
 
 
@@ -164,8 +167,13 @@ def layer_gradcheck(
 ) -> dict[str, GradResult]:
     """Check the student's ``backward`` for every input in ``wrt``; see docs/AUTHORING.md."""
     key = ("layer_gradcheck", forward, backward, seed, tuple(wrt or ()), n_outputs)
-    return _memoised(memo, key, lambda: _layer_gradcheck(
-        student, ref, forward, backward, _copy_inputs(inputs), wrt, n_outputs, seed))
+    return _memoised(
+        memo,
+        key,
+        lambda: _layer_gradcheck(
+            student, ref, forward, backward, _copy_inputs(inputs), wrt, n_outputs, seed
+        ),
+    )
 
 
 def _layer_gradcheck(student, ref, forward, backward, inputs, wrt, n_outputs, seed):
@@ -180,8 +188,7 @@ def _layer_gradcheck(student, ref, forward, backward, inputs, wrt, n_outputs, se
     if not isinstance(st_grads, dict):
         raise Fail(f"{backward} should return a dict of gradients, got a {_type_name(st_grads)}")
     if wrt is None:
-        wrt = [k for k, v in inputs.items()
-               if isinstance(v, np.ndarray) and v.dtype == np.float64]
+        wrt = [k for k, v in inputs.items() if isinstance(v, np.ndarray) and v.dtype == np.float64]
 
     def objective() -> float:
         o = split_outputs(ref_fwd(**inputs))[: len(douts)]
@@ -192,17 +199,26 @@ def _layer_gradcheck(student, ref, forward, backward, inputs, wrt, n_outputs, se
         gname = "d" + name
         num = numerical_gradient(objective, inputs[name])
         if gname not in st_grads:
-            missing = TensorCheck(gname, np.inf, None, np.nan, np.nan, 0.0,
-                                  f"is missing from the dict returned by {backward}")
+            missing = TensorCheck(
+                gname,
+                np.inf,
+                None,
+                np.nan,
+                np.nan,
+                0.0,
+                f"is missing from the dict returned by {backward}",
+            )
             results[gname] = GradResult(missing, missing)
             continue
-        results[gname] = GradResult(compare(gname, st_grads[gname], num),
-                                    compare(gname, st_grads[gname], ref_grads[gname]))
+        results[gname] = GradResult(
+            compare(gname, st_grads[gname], num), compare(gname, st_grads[gname], ref_grads[gname])
+        )
     return results
 
 
-def expect_gradient(results: dict[str, GradResult], key: str, tol: float = 1e-7,
-                    ref_tol: float = 1e-8) -> None:
+def expect_gradient(
+    results: dict[str, GradResult], key: str, tol: float = 1e-7, ref_tol: float = 1e-8
+) -> None:
     """Fail unless gradient ``key`` passed both comparisons at these tolerances."""
     r = results[key]
     n = r.vs_numeric
@@ -231,8 +247,9 @@ def _expect_loss_pair(value, fn: str, params: dict) -> tuple[float, dict]:
 def expect_array_shape_only(value, shape, what: str) -> None:
     """Like expect_array but lets NaN through (training reports divergence with its step)."""
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "iuf":
-        raise Fail(f"{what} should be a float array of shape {tuple(shape)}, "
-                   f"got a {_type_name(value)}")
+        raise Fail(
+            f"{what} should be a float array of shape {tuple(shape)}, got a {_type_name(value)}"
+        )
     if value.shape != tuple(shape):
         raise Fail(f"{what} has shape {value.shape}, expected {tuple(shape)}")
 

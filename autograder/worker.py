@@ -83,8 +83,12 @@ class Worker:
                 errors.append({"cell": label, **describe(exc)})
             if n_magic:
                 errors.append(
-                    {"cell": label, "type": "Notice", "traceback": "",
-                     "message": f"{n_magic} IPython magic/shell line(s) were ignored"}
+                    {
+                        "cell": label,
+                        "type": "Notice",
+                        "traceback": "",
+                        "message": f"{n_magic} IPython magic/shell line(s) were ignored",
+                    }
                 )
         names = sorted(k for k, v in self.ns.items() if callable(v) and not k.startswith("_"))
         return {"ok": True, "errors": errors, "names": names}
@@ -92,16 +96,17 @@ class Worker:
     def call(self, header: dict, blobs: list[bytes]):
         fn = self.ns.get(header["fn"])
         if fn is None or not callable(fn):
-            return {"ok": False, "error": {"type": "Missing", "message": header["fn"],
-                                           "traceback": ""}}, None
+            return {
+                "ok": False,
+                "error": {"type": "Missing", "message": header["fn"], "traceback": ""},
+            }, None
         args = self.ch.decode(header["args"], blobs, self.resolve)
         kwargs = self.ch.decode(header["kwargs"], blobs, self.resolve)
         t0 = time.perf_counter()
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001
-            return {"ok": False, "error": describe(exc),
-                    "elapsed": time.perf_counter() - t0}, None
+            return {"ok": False, "error": describe(exc), "elapsed": time.perf_counter() - t0}, None
         elapsed = time.perf_counter() - t0
         keep = header.get("keep") or []
         if keep and type(result) is tuple:

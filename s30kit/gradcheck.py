@@ -148,11 +148,18 @@ def compare(
         a = np.asarray(None, dtype=object)
     if a.dtype.kind not in "biuf":
         got = type(analytic).__name__ if a.dtype == object else str(a.dtype)
-        return TensorCheck(name, np.inf, None, np.nan, np.nan, tol, f"is not a numeric array ({got})")
+        return TensorCheck(
+            name, np.inf, None, np.nan, np.nan, tol, f"is not a numeric array ({got})"
+        )
     a = a.astype(np.float64)
     if a.shape != numeric.shape:
         return TensorCheck(
-            name, np.inf, None, np.nan, np.nan, tol,
+            name,
+            np.inf,
+            None,
+            np.nan,
+            np.nan,
+            tol,
             f"has shape {a.shape}, expected {numeric.shape}",
         )
     if coords is not None:
@@ -164,7 +171,9 @@ def compare(
         a_sel, n_sel = a.ravel(), numeric.ravel()
     if not np.all(np.isfinite(a_sel)):
         bad = idx[int(np.flatnonzero(~np.isfinite(a_sel))[0])]
-        return TensorCheck(name, np.inf, bad, np.nan, np.nan, tol, f"contains NaN or inf (at {bad})")
+        return TensorCheck(
+            name, np.inf, bad, np.nan, np.nan, tol, f"contains NaN or inf (at {bad})"
+        )
     err = rel_error(a_sel, n_sel)
     if len(idx) == 0:
         return TensorCheck(name, err, None, np.nan, np.nan, tol)
@@ -244,7 +253,9 @@ def check_layer(
         key = "d" + name
         if key not in grads:
             report.checks.append(
-                TensorCheck(key, np.inf, None, np.nan, np.nan, tol, "is missing from the returned dict")
+                TensorCheck(
+                    key, np.inf, None, np.nan, np.nan, tol, "is missing from the returned dict"
+                )
             )
             continue
         num = numerical_gradient(objective, inputs[name])

@@ -88,8 +88,10 @@ def softmax_cross_entropy(
     loss = float(-(picked * w).sum() / n)
     dlogits = np.exp(logp)
     np.put_along_axis(
-        dlogits, y[..., None].astype(np.int64),
-        np.take_along_axis(dlogits, y[..., None].astype(np.int64), axis=-1) - 1.0, axis=-1,
+        dlogits,
+        y[..., None].astype(np.int64),
+        np.take_along_axis(dlogits, y[..., None].astype(np.int64), axis=-1) - 1.0,
+        axis=-1,
     )
     dlogits *= (w / n)[..., None]
     return loss, dlogits

@@ -1,0 +1,48 @@
+# The two commands a newcomer needs (see README.md):
+#   make demo   set up .venv, regenerate release/, grade the bundled example submissions
+#   make test   set up .venv, lint, run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint format release solutions check examples bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[kit]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python scripts/build.py release
+	$(BIN)/python -m autograder grade-all examples/submitted --force --reports reports
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+release: $(STAMP)
+	$(BIN)/python scripts/build.py release
+
+solutions: $(STAMP)
+	$(BIN)/python scripts/build.py solutions
+
+check: $(STAMP)
+	$(BIN)/python scripts/build.py check
+
+examples: $(STAMP)
+	$(BIN)/python scripts/make_examples.py
+
+bench: $(STAMP)
+	$(BIN)/python scripts/benchmark.py

@@ -1,0 +1,193 @@
+"""``grade-all``: grade nbgrader's ``submitted/<student>/<ID>/<ID>.ipynb`` tree in parallel.
+
+Each submission is graded by its own ``python -m autograder grade`` process, so one that breaks
+the grader cannot touch the others. Results go where instructors read them: one JSON report per
+submission, a CSV of all grades, and nbgrader's gradebook.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.paths import KIT_ROOT, assignments, check_assignment
+from autograder.report import clean_text, new_report, write_json_atomic
+
+GRADE_TIMEOUT_S = 900
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    assignment: str
+    path: Path
+
+    def report_path(self, reports_dir: Path) -> Path:
+        return reports_dir / self.student / f"{self.assignment}.json"
+
+
+def discover(submitted_dir: Path, assignment: str | None = None) -> list[Submission]:
+    """Every ``<student>/<ID>/<ID>.ipynb`` under ``submitted_dir`` for a gradable ID."""
+    ids = [check_assignment(assignment)] if assignment else assignments()
+    found = []
+    for student_dir in sorted(p for p in submitted_dir.iterdir() if p.is_dir()):
+        for aid in ids:
+            path = student_dir / aid / f"{aid}.ipynb"
+            if os.path.lexists(path):
+                found.append(Submission(student_dir.name, aid, path))
+    return found
+
+
+def is_graded(sub: Submission, reports_dir: Path) -> bool:
+    """A report exists and is newer than the submission."""
+    report = sub.report_path(reports_dir)
+    try:
+        return report.stat().st_mtime >= sub.path.lstat().st_mtime
+    except OSError:
+        return False
+
+
+def grade_one(sub: Submission, reports_dir: Path) -> dict:
+    """Grade in a separate process; a grader failure still yields an error report."""
+    out = sub.report_path(reports_dir)
+    out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    cmd = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        str(sub.path),
+        "--assignment",
+        sub.assignment,
+        "--json",
+        str(out),
+    ]
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.run(
+            cmd, cwd=KIT_ROOT, capture_output=True, text=True, timeout=GRADE_TIMEOUT_S
+        )
+        problem = (
+            None
+            if proc.returncode == 0
+            else (
+                f"the grader failed on this submission (exit {proc.returncode}): "
+                + (proc.stderr.strip().splitlines() or ["no message"])[-1]
+            )
+        )
+    except subprocess.TimeoutExpired:
+        problem = f"the grader did not finish within {GRADE_TIMEOUT_S} s"
+    if problem is None:
+        return json.loads(out.read_text())
+    report = new_report(sub.assignment, str(sub.path))
+    report.update(
+        status="error", error=clean_text(problem, 500), duration_s=round(time.monotonic() - t0, 3)
+    )
+    write_json_atomic(out, report)
+    return report
+
+
+def csv_safe(value) -> str:
+    """Neutralise spreadsheet formulas and control characters in a CSV cell."""
+    text = clean_text(str(value), 300).replace("\n", " ")
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def write_csv(path: Path, rows: list[tuple[str, dict]]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["student", "assignment", "score", "max_score", "status", "duration_s", "error"])
+        for student, r in rows:
+            w.writerow(
+                [
+                    csv_safe(student),
+                    r["assignment"],
+                    r["score"],
+                    r["max_score"],
+                    r["status"],
+                    r["duration_s"],
+                    csv_safe(r["error"] or ""),
+                ]
+            )
+    os.replace(tmp, path)
+
+
+def load_reports(reports_dir: Path, subs: list[Submission]) -> list[tuple[str, dict]]:
+    rows = []
+    for sub in subs:
+        path = sub.report_path(reports_dir)
+        if path.is_file():
+            rows.append((sub.student, json.loads(path.read_text())))
+    return rows
+
+
+def grade_table(rows: list[tuple[str, dict]]) -> str:
+    """Students down, assignments across, ``score/max`` in each cell."""
+    students = sorted({s for s, _ in rows})
+    ids = sorted({r["assignment"] for _, r in rows})
+    cells = {(s, r["assignment"]): r for s, r in rows}
+    width = max([len(s) for s in students] + [7])
+    col = max([len(a) for a in ids] + [9])
+    lines = ["student".ljust(width) + "  " + "  ".join(a.rjust(col) for a in ids)]
+    for s in students:
+        parts = []
+        for a in ids:
+            r = cells.get((s, a))
+            text = "-" if r is None else f"{r['score']:g}/{r['max_score']:g}"
+            if r is not None and r["status"] == "error":
+                text += "!"
+            parts.append(text.rjust(col))
+        lines.append(s.ljust(width) + "  " + "  ".join(parts))
+    return "\n".join(lines)
+
+
+def grade_all(
+    submitted_dir: Path,
+    assignment: str | None = None,
+    jobs: int = 2,
+    force: bool = False,
+    reports_dir: Path = Path("reports"),
+    gradebook: str = "sqlite:///gradebook.db",
+) -> int:
+    if not submitted_dir.is_dir():
+        print(f"error: no submissions directory {submitted_dir}", file=sys.stderr)
+        return 2
+    reports_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    subs = discover(submitted_dir, assignment)
+    todo = [s for s in subs if force or not is_graded(s, reports_dir)]
+    print(f"{len(subs)} submission(s) found, {len(todo)} to grade, {max(jobs, 1)} at a time")
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
+        futures = {pool.submit(grade_one, s, reports_dir): s for s in todo}
+        for i, fut in enumerate(as_completed(futures), 1):
+            s, r = futures[fut], fut.result()
+            flag = "  (could not be graded)" if r["status"] == "error" else ""
+            print(
+                f"[{i}/{len(todo)}] {s.student}/{s.assignment}: "
+                f"{r['score']:g}/{r['max_score']:g} in {r['duration_s']:.1f} s{flag}",
+                flush=True,
+            )
+    if todo:
+        print(f"graded {len(todo)} in {time.monotonic() - t0:.1f} s")
+    rows = load_reports(reports_dir, subs)
+    write_csv(reports_dir / "grades.csv", rows)
+    if gradebook != "none" and rows:
+        from autograder.gradebook import record
+
+        record(gradebook, rows)
+    print()
+    print(grade_table(rows))
+    print()
+    print(
+        f"reports: {reports_dir}/<student>/<ID>.json; CSV: {reports_dir / 'grades.csv'}"
+        + ("" if gradebook == "none" else f"; gradebook: {gradebook}")
+    )
+    return 0

@@ -1,0 +1,69 @@
+"""Test-of-tests: for every assignment, the reference scores full marks, the blank release scores
+zero, every hidden test has points on a real grade cell, and every realistic wrong
+implementation in the catalogue loses points on the test meant to catch it."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ASSIGNMENTS, load_catalogue
+
+from autograder.reference import source_layout
+from autograder.runner import rubric
+from autograder.testing import KINDS
+
+MUTANTS = [(aid, m["name"]) for aid in ASSIGNMENTS for m in load_catalogue(aid)]
+
+
+def failing(report: dict) -> dict[str, dict]:
+    return {t["name"]: t for t in report["tests"] if t["score"] < t["max_score"]}
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_source_notebook_scores_full_marks(catalogue_reports, aid):
+    report = catalogue_reports[("source", aid)]
+    assert report["status"] == "graded"
+    lost = {n: t["message"] for n, t in failing(report).items()}
+    assert not lost, f"the reference loses points: {lost}"
+    assert report["score"] == report["max_score"] == source_layout(aid).max_score
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_release_notebook_scores_zero(catalogue_reports, aid):
+    report = catalogue_reports[("release", aid)]
+    passed = [t["name"] for t in report["tests"] if t["score"] > 0]
+    assert report["score"] == 0, f"the blank release earns points on {passed}"
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_hidden_test_points_sum_to_each_grade_cell(aid):
+    tests = rubric(aid)
+    cells = {g.grade_id: g.points for g in source_layout(aid).grade_cells}
+    assert {t.cell for t in tests} == set(cells), "every grade cell is tested, no test is orphan"
+    for cell, points in cells.items():
+        total = sum(t.max_score for t in tests if t.cell == cell)
+        assert total == pytest.approx(points), f"cell {cell}: tests give {total}, cell {points}"
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_hidden_tests_cover_all_five_kinds(aid):
+    assert {t.kind for t in rubric(aid)} == set(KINDS)
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_catalogue_has_at_least_six_wrong_implementations(aid):
+    catalogue = load_catalogue(aid)
+    assert len(catalogue) >= 6
+    names = {t.name for t in rubric(aid)}
+    for m in catalogue:
+        unknown = set(m["catches"]) - names
+        assert m["catches"] and not unknown, f"{m['name']} names unknown tests {unknown}"
+
+
+@pytest.mark.parametrize("aid, name", MUTANTS)
+def test_wrong_implementation_loses_points_on_its_target(catalogue_reports, aid, name):
+    mutant = next(m for m in load_catalogue(aid) if m["name"] == name)
+    report = catalogue_reports[(f"mutant-{name}", aid)]
+    lost = failing(report)
+    missed = [t for t in mutant["catches"] if t not in lost]
+    assert not missed, f"{name} was not caught by {missed}"
+    assert report["score"] < report["max_score"]
