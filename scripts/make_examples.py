@@ -1,0 +1,74 @@
+"""Regenerate the bundled example submissions in examples/submitted/ (nbgrader's layout).
+
+Four plausible students per assignment:
+  alice  - a correct solution (the source notebook with its markers removed)
+  bob    - a classic backprop bug (the first entry of the assignment's wrong-implementation
+           catalogue in tests/catalogue/)
+  carol  - half done: the second half of her answer cells still raise NotImplementedError
+  dave   - an unreadable file (a notebook truncated mid-save)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+
+from build import ROOT, solution_notebook, source_ids
+
+OUT = ROOT / "examples" / "submitted"
+
+
+def catalogue(aid: str) -> list[dict]:
+    path = ROOT / "tests" / "catalogue" / f"{aid}.py"
+    spec = importlib.util.spec_from_file_location(f"catalogue_{aid}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MUTANTS
+
+
+def is_answer(cell: dict) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
+
+
+def with_bug(aid: str) -> dict:
+    nb = solution_notebook(aid)
+    bug = catalogue(aid)[0]
+    for cell in nb["cells"]:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == bug["cell"]:
+            cell["source"] = cell["source"].replace(bug["old"], bug["new"], 1)
+    return nb
+
+
+def half_done(aid: str) -> dict:
+    nb = solution_notebook(aid)
+    release = json.loads((ROOT / "release" / aid / f"{aid}.ipynb").read_text())
+    answers = [c for c in nb["cells"] if is_answer(c)]
+    blanks = [c for c in release["cells"] if is_answer(c)]
+    for done, blank in list(zip(answers, blanks))[len(answers) // 2 :]:
+        src = blank["source"]
+        done["source"] = "".join(src) if isinstance(src, list) else src
+    return nb
+
+
+def write(student: str, aid: str, content: str) -> None:
+    path = OUT / student / aid / f"{aid}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+
+
+def main() -> None:
+    shutil.rmtree(OUT, ignore_errors=True)
+    for aid in source_ids():
+        if not (ROOT / "tests" / "catalogue" / f"{aid}.py").is_file():
+            continue
+        write("alice", aid, json.dumps(solution_notebook(aid), indent=1) + "\n")
+        write("bob", aid, json.dumps(with_bug(aid), indent=1) + "\n")
+        write("carol", aid, json.dumps(half_done(aid), indent=1) + "\n")
+        whole = json.dumps(solution_notebook(aid), indent=1)
+        write("dave", aid, whole[: len(whole) // 3])
+    print(f"examples written to {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
