@@ -89,7 +89,7 @@ class Worker:
         self,
         cells: list[tuple[str, str]],
         limits: Limits | None = None,
-        load_timeout: float = 20.0,
+        load_timeout: float = 10.0,
         budget_s: float = 120.0,
         max_restarts: int = 4,
         missing_cells: tuple[str, ...] = (),
@@ -244,11 +244,22 @@ class Worker:
             raise WorkerUnavailable(self.unloadable)
 
     def _encode_arg(self, value, blobs):
-        if isinstance(value, HandleRef) and value.generation != self.generation:
-            raise WorkerUnavailable(
-                "a value your code returned earlier was lost when its process was restarted"
-            )
+        self._check_handles(value)
         return channel.encode(value, blobs)
+
+    def _check_handles(self, value) -> None:
+        """Refuse handles from an earlier worker process: their objects died with it."""
+        if isinstance(value, HandleRef):
+            if value.generation != self.generation:
+                raise WorkerUnavailable(
+                    "a value your code returned earlier was lost when its process was restarted"
+                )
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                self._check_handles(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                self._check_handles(v)
 
     def call(
         self,
