@@ -298,11 +298,23 @@ def train_with_student(
     lr: float,
     clip: float | None = None,
     timeout: float = 10.0,
+    max_seconds: float = 20.0,
 ) -> list[float]:
-    """Train with Adam on the trusted side, asking the student's ``loss_fn`` for each step."""
+    """Train with Adam on the trusted side, asking the student's ``loss_fn`` for each step.
+
+    The whole run must finish within ``max_seconds`` (a backward computed by finite differences
+    would otherwise hold grading up for minutes, one slow step at a time).
+    """
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+    start = time.monotonic()
 
     def step_fn(p, batch):
+        if time.monotonic() - start > max_seconds:
+            raise Fail(
+                f"training with your {loss_fn} was stopped after {max_seconds:g} s, before "
+                f"{steps} steps finished: each step should be fast (is a gradient computed "
+                "numerically, or with Python loops over every element?)"
+            )
         return _expect_loss_pair(student.call(loss_fn, p, batch, timeout=timeout), loss_fn, p)
 
     try:
