@@ -1,0 +1,200 @@
+"""Wrong implementations of 22_scaling_laws that the hidden tests must catch (test-of-tests).
+
+Each mutant replaces one exact substring of one answer cell of the source notebook (markers
+stripped).
+"""
+
+# The MLP backward as written in the reference (the body only).
+_MLP_BACKWARD_BODY = """    cache_1, cache_h, cache_2 = cache
+    g_out = affine_backward(dpred, cache_2)          # dh (B, H), dW2 (H, 1), db2 (1,)
+    g_h = tanh_backward(g_out["dx"], cache_h)        # dz (B, H)
+    g_in = affine_backward(g_h["dx"], cache_1)       # dx (B, D), dW1 (D, H), db1 (H,)
+    return {"dx": g_in["dx"], "dW1": g_in["dW"], "db1": g_in["db"],
+            "dW2": g_out["dW"], "db2": g_out["db"]}"""
+
+# A backward that differentiates numerically through the forward. It recovers b1 from the cached
+# activations (arctanh), and b2 cancels out of centred differences, so it is accurate to ~1e-10
+# and passes every gradient check; only the realistic-size time budget catches it.
+_MLP_NUMERICAL_BACKWARD = """    (x, W1), h, (_, W2) = cache
+    b1 = (np.arctanh(h) - x @ W1).mean(axis=0)
+    args = {"x": x.copy(), "W1": W1.copy(), "b1": b1, "W2": W2.copy(), "b2": np.zeros(1)}
+
+    def objective():
+        return np.sum(mlp_forward(**args)[0] * dpred)
+
+    grads = {}
+    for name, arr in args.items():
+        grad = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            old = arr[idx]
+            arr[idx] = old + 1e-5
+            f_plus = objective()
+            arr[idx] = old - 1e-5
+            f_minus = objective()
+            arr[idx] = old
+            grad[idx] = (f_plus - f_minus) / 2e-5
+        grads["d" + name] = grad
+    return grads"""
+
+_FIT_GRADCHECKS = [
+    "powerlaw_fit_loss_gradcheck[dlog_a]",
+    "powerlaw_fit_loss_gradcheck[dalpha]",
+    "powerlaw_fit_loss_gradcheck[dlog_c]",
+]
+
+MUTANTS = [
+    # ---------------------------------------------------------------- mlp
+    dict(
+        name="numerical_backward",
+        cell="mlp_code",
+        old=_MLP_BACKWARD_BODY,
+        new=_MLP_NUMERICAL_BACKWARD,
+        catches=["mlp_backward_fast_at_realistic_size"],
+    ),
+    dict(
+        name="tanh_derivative_not_squared",
+        cell="mlp_code",
+        old='g_h = tanh_backward(g_out["dx"], cache_h)        # dz (B, H)',
+        new='g_h = {"dx": g_out["dx"] * (1.0 - cache_h)}      # 1 - h instead of 1 - h^2',
+        catches=[
+            "mlp_backward_gradcheck[dx]",
+            "mlp_backward_gradcheck[dW1]",
+            "mlp_backward_gradcheck[db1]",
+            "mlp_loss_gradcheck",
+            "mlp_loss_trains_like_reference",
+        ],
+    ),
+    dict(
+        name="transposed_output_weight_gradient",
+        cell="mlp_code",
+        old='"dW2": g_out["dW"]',
+        new='"dW2": g_out["dW"].T',
+        catches=[
+            "mlp_backward_gradcheck[dW2]",
+            "mlp_loss_gradcheck",
+            "mlp_loss_trains_like_reference",
+        ],
+    ),
+    dict(
+        name="hidden_bias_gradient_skips_tanh",
+        cell="mlp_code",
+        old='"db1": g_in["db"]',
+        new='"db1": g_out["dx"].sum(axis=0)',
+        catches=["mlp_backward_gradcheck[db1]", "mlp_loss_gradcheck"],
+    ),
+    dict(
+        name="forward_forgets_output_bias",
+        cell="mlp_code",
+        old="pred, cache_2 = affine_forward(h, W2, b2)",
+        new="pred, cache_2 = affine_forward(h, W2, 0.0 * b2)",
+        catches=[
+            "mlp_forward_matches_reference[B5_D8_H16]",
+            "mlp_forward_matches_reference[batch1]",
+            "mlp_forward_matches_reference[D1_H1]",
+            "mlp_forward_matches_reference[wide]",
+            "mlp_loss_value_matches_reference",
+            "mlp_loss_gradcheck",
+        ],
+    ),
+    # ---------------------------------------------------------------- mlp_loss
+    dict(
+        name="loss_gradient_missing_1_over_B",
+        cell="mlp_loss_code",
+        old="loss, dpred = mse_loss(pred, y)",
+        new="loss, dpred = float(np.mean((pred - y) ** 2)), 2.0 * (pred - y)",
+        # Adam is invariant to the scale of the gradient, so training alone cannot see this.
+        catches=["mlp_loss_gradcheck"],
+    ),
+    dict(
+        name="sum_instead_of_mean_squared_error",
+        cell="mlp_loss_code",
+        old="loss, dpred = mse_loss(pred, y)",
+        new="loss, dpred = float(np.sum((pred - y) ** 2)), 2.0 * (pred - y)",
+        catches=[
+            "mlp_loss_value_matches_reference",
+            "mlp_loss_gradcheck",
+            "mlp_loss_trains_like_reference",
+        ],
+    ),
+    dict(
+        name="grads_keyed_like_backward",
+        cell="mlp_loss_code",
+        old='return loss, {name: g["d" + name] for name in params}',
+        new='return loss, {"d" + name: g["d" + name] for name in params}',
+        catches=["mlp_loss_gradcheck", "mlp_loss_trains_like_reference"],
+    ),
+    # ---------------------------------------------------------------- train_student
+    dict(
+        name="same_batch_every_step",
+        cell="train_student_code",
+        old="mlp_loss(params, teacher_batch(teacher, BATCH, rng))",
+        new="mlp_loss(params, teacher_batch(teacher, BATCH, np.random.default_rng(seed)))",
+        catches=["train_student_follows_the_recipe", "train_student_reaches_reference_quality"],
+    ),
+    dict(
+        name="width_ignored",
+        cell="train_student_code",
+        old="params = init_mlp(D_IN, width, rng)",
+        new="params = init_mlp(D_IN, 16, rng)",
+        catches=[
+            "train_student_follows_the_recipe",
+            "train_student_reaches_reference_quality",
+            "train_student_bigger_is_better",
+        ],
+    ),
+    dict(
+        name="no_learning_rate_schedule",
+        cell="train_student_code",
+        old="opt.lr = cosine_lr(step, steps, LR)",
+        new="opt.lr = LR",
+        catches=["train_student_follows_the_recipe"],
+    ),
+    # ---------------------------------------------------------------- powerlaw_fit_loss
+    dict(
+        name="alpha_gradient_sign",
+        cell="powerlaw_fit_loss_code",
+        old="-np.sum(g * s * log_N)",
+        new="np.sum(g * s * log_N)",
+        catches=[
+            "powerlaw_fit_loss_gradcheck[dalpha]",
+            "fit_powerlaw_recovers_known_exponent",
+            "fit_powerlaw_reaches_the_minimum",
+        ],
+    ),
+    dict(
+        name="log_c_gradient_misses_the_log",
+        cell="powerlaw_fit_loss_code",
+        old="np.sum(g * (1.0 - s))",
+        new="np.sum(g * np.exp(log_c))",
+        catches=["powerlaw_fit_loss_gradcheck[dlog_c]"],
+    ),
+    dict(
+        name="share_not_divided_by_prediction",
+        cell="powerlaw_fit_loss_code",
+        old="s = np.exp(u - p)",
+        new="s = np.exp(u)",
+        catches=_FIT_GRADCHECKS,
+    ),
+    dict(
+        name="fit_gradient_missing_1_over_K",
+        cell="powerlaw_fit_loss_code",
+        old="g = 2.0 * r / r.size",
+        new="g = 2.0 * r",
+        catches=_FIT_GRADCHECKS,
+    ),
+    dict(
+        name="fit_loss_in_linear_space",
+        cell="powerlaw_fit_loss_code",
+        old="loss = float(np.mean(r**2))",
+        new="loss = float(np.mean((np.exp(p) - L) ** 2))",
+        catches=["powerlaw_fit_loss_value_matches_reference"],
+    ),
+    # ---------------------------------------------------------------- fit_powerlaw
+    dict(
+        name="fit_steps_uphill",
+        cell="fit_powerlaw_code",
+        old='opt.step(params, {"theta": dtheta})',
+        new='opt.step(params, {"theta": -dtheta})',
+        catches=["fit_powerlaw_recovers_known_exponent", "fit_powerlaw_reaches_the_minimum"],
+    ),
+]
