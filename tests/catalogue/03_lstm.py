@@ -1,0 +1,185 @@
+"""Wrong implementations of 03_lstm that the hidden tests must catch (test-of-tests).
+
+Each mutant replaces one exact substring of one answer cell of the source notebook (markers
+stripped).
+"""
+
+# The step backward as written in the reference (the body only).
+_STEP_BACKWARD_BODY = """    z, W, f, i, g, o, c_prev, tanh_c = cache
+    D = z.shape[1] - f.shape[1]
+    do = dh * tanh_c                               # (B, H)
+    dc_total = dc + dh * o * (1.0 - tanh_c**2)     # (B, H) both paths into c
+    df = dc_total * c_prev
+    di = dc_total * g
+    dg = dc_total * i
+    dc_prev = dc_total * f
+    da = np.concatenate([df * f * (1.0 - f),       # (B, 4H) through the nonlinearities
+                         di * i * (1.0 - i),
+                         dg * (1.0 - g**2),
+                         do * o * (1.0 - o)], axis=1)
+    dz = da @ W.T                                  # (B, D + H)
+    return {"dx": dz[:, :D], "dh_prev": dz[:, D:], "dc_prev": dc_prev,
+            "dW": z.T @ da, "db": da.sum(axis=0)}"""
+
+# A step backward that differentiates numerically through the forward. It recovers the bias
+# exactly enough from the cached gate values (inverse sigmoid / tanh), so it is accurate to
+# ~1e-10 and passes every gradient check; only the realistic-size time budget catches it.
+_STEP_NUMERICAL_BACKWARD = """    z, W, f, i, g, o, c_prev, tanh_c = cache
+    H = f.shape[1]
+    D = z.shape[1] - H
+    a = np.concatenate([np.log(f / (1 - f)), np.log(i / (1 - i)), np.arctanh(g),
+                        np.log(o / (1 - o))], axis=1)
+    args = {"x": z[:, :D].copy(), "h_prev": z[:, D:].copy(), "c_prev": c_prev.copy(),
+            "W": W.copy(), "b": (a - z @ W).mean(axis=0)}
+
+    def objective():
+        h_out, c_out, _ = lstm_step_forward(**args)
+        return np.sum(h_out * dh) + np.sum(c_out * dc)
+
+    grads = {}
+    for name, arr in args.items():
+        grad = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            old = arr[idx]
+            arr[idx] = old + 1e-5
+            f_plus = objective()
+            arr[idx] = old - 1e-5
+            f_minus = objective()
+            arr[idx] = old
+            grad[idx] = (f_plus - f_minus) / 2e-5
+        grads["d" + name] = grad
+    return grads"""
+
+MUTANTS = [
+    dict(
+        name="step_backward_numerical",
+        cell="lstm_step_code",
+        old=_STEP_BACKWARD_BODY,
+        new=_STEP_NUMERICAL_BACKWARD,
+        catches=["lstm_step_backward_fast", "lstm_backward_fast"],
+    ),
+    dict(
+        # dL/dc through h = o * tanh(c) without the tanh derivative
+        name="step_backward_missing_tanh_derivative_of_c",
+        cell="lstm_step_code",
+        old="dc_total = dc + dh * o * (1.0 - tanh_c**2)",
+        new="dc_total = dc + dh * o",
+        catches=[
+            "lstm_step_backward_gradcheck[dc_prev]",
+            "lstm_step_backward_gradcheck[dW]",
+            "lstm_backward_gradcheck[dc0]",
+        ],
+    ),
+    dict(
+        # tanh's derivative used for the (sigmoid) forget gate
+        name="step_backward_wrong_sigmoid_derivative",
+        cell="lstm_step_code",
+        old="df * f * (1.0 - f)",
+        new="df * (1.0 - f**2)",
+        catches=[
+            "lstm_step_backward_gradcheck[dx]",
+            "lstm_step_backward_gradcheck[dh_prev]",
+            "lstm_step_backward_gradcheck[dW]",
+            "lstm_step_backward_gradcheck[db]",
+        ],
+    ),
+    dict(
+        # the cell gradient passed back without the forget gate
+        name="step_backward_dc_prev_without_forget_gate",
+        cell="lstm_step_code",
+        old="dc_prev = dc_total * f",
+        new="dc_prev = dc_total",
+        catches=[
+            "lstm_step_backward_gradcheck[dc_prev]",
+            "lstm_step_forget_path",
+            "lstm_backward_gradcheck[dc0]",
+        ],
+    ),
+    dict(
+        # forward-only bug: the candidate enters the cell without the input gate
+        name="step_forward_forgets_input_gate",
+        cell="lstm_step_code",
+        old="c = f * c_prev + i * g                    # (B, H) additive cell update",
+        new="c = f * c_prev + g                        # (B, H) additive cell update",
+        catches=[
+            "lstm_step_forward_matches_reference",
+            "lstm_forward_matches_reference",
+            "lstm_step_backward_gradcheck[dW]",
+        ],
+    ),
+    dict(
+        # weight gradient overwritten at every step instead of summed over time
+        name="bptt_weight_gradient_not_accumulated",
+        cell="lstm_code",
+        old='dW = dW + g["dW"]',
+        new='dW = g["dW"]',
+        catches=[
+            "lstm_backward_gradcheck[dW]",
+            "lstm_classifier_loss_gradcheck[W]",
+            "lstm_training_loss_falls_and_tracks_reference",
+        ],
+    ),
+    dict(
+        # the cell gradient is not carried from step t + 1 to step t
+        name="bptt_cell_gradient_not_carried",
+        cell="lstm_code",
+        old="g = lstm_step_backward(dhs[:, t] + dh, dc, caches[t])",
+        new="g = lstm_step_backward(dhs[:, t] + dh, np.zeros_like(dc), caches[t])",
+        catches=[
+            "lstm_backward_gradcheck[dc0]",
+            "lstm_backward_gradcheck[dW]",
+            "lstm_cell_state_carousel",
+        ],
+    ),
+    dict(
+        # the recurrent hidden-state gradient is dropped: only dhs[:, t] reaches step t
+        name="bptt_recurrent_hidden_gradient_dropped",
+        cell="lstm_code",
+        old="g = lstm_step_backward(dhs[:, t] + dh, dc, caches[t])",
+        new="g = lstm_step_backward(dhs[:, t], dc, caches[t])",
+        catches=[
+            "lstm_backward_gradcheck[dh0]",
+            "lstm_backward_gradcheck[dx]",
+            "lstm_classifier_loss_gradcheck[W]",
+        ],
+    ),
+    dict(
+        # RNN step backward without the tanh derivative
+        name="rnn_step_backward_missing_tanh_derivative",
+        cell="rnn_code",
+        old="da = dh * (1.0 - h**2)",
+        new="da = dh",
+        catches=[
+            "rnn_step_backward_gradcheck[dWx]",
+            "rnn_backward_gradcheck[dWh]",
+            "rnn_classifier_loss_gradcheck",
+        ],
+    ),
+    dict(
+        # transposed recurrent weight in the hidden-state gradient
+        name="rnn_step_backward_transposed_Wh",
+        cell="rnn_code",
+        old='"dh_prev": da @ Wh.T',
+        new='"dh_prev": da @ Wh',
+        catches=["rnn_step_backward_gradcheck[dh_prev]", "rnn_backward_gradcheck[dh0]"],
+    ),
+    dict(
+        # the forget-gate bias written into the input-gate block
+        name="forget_bias_in_input_gate_block",
+        cell="model_code",
+        old="b[0:H] = forget_bias",
+        new="b[H:2 * H] = forget_bias",
+        catches=["init_lstm_params_layout", "forget_bias_opens_the_gradient_path"],
+    ),
+    dict(
+        # the read-out weight gradient divided by B a second time (the loss is already a mean)
+        name="readout_gradient_double_averaged",
+        cell="model_code",
+        old='grads = {"W": g["dW"], "b": g["db"], "Wy": h_last.T @ dlogits,',
+        new='grads = {"W": g["dW"], "b": g["db"], "Wy": h_last.T @ dlogits / B,',
+        catches=[
+            "lstm_classifier_loss_gradcheck[Wy]",
+            "lstm_training_loss_falls_and_tracks_reference",
+        ],
+    ),
+]
