@@ -2,8 +2,8 @@
 
 Four plausible students per assignment:
   alice  - a correct solution (the source notebook with its markers removed)
-  bob    - a classic backprop bug (the first entry of the assignment's wrong-implementation
-           catalogue in tests/catalogue/)
+  bob    - a classic backprop bug (an entry of the assignment's wrong-implementation catalogue
+           in tests/catalogue/: the one named in BOB_BUG, else the first)
   carol  - half done: the second half of her answer cells still raise NotImplementedError
   dave   - an unreadable file (a notebook truncated mid-save)
 """
@@ -17,6 +17,11 @@ import shutil
 from build import ROOT, solution_notebook, source_ids
 
 OUT = ROOT / "examples" / "submitted"
+BOB_BUG = {
+    "03_lstm": "bptt_weight_gradient_not_accumulated",
+    "13_transformer": "sdpa_softmax_backward_without_row_sum",
+    "22_scaling_laws": "transposed_output_weight_gradient",
+}
 
 
 def catalogue(aid: str) -> list[dict]:
@@ -33,7 +38,8 @@ def is_answer(cell: dict) -> bool:
 
 def with_bug(aid: str) -> dict:
     nb = solution_notebook(aid)
-    bug = catalogue(aid)[0]
+    entries = catalogue(aid)
+    bug = next((m for m in entries if m["name"] == BOB_BUG.get(aid)), entries[0])
     for cell in nb["cells"]:
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == bug["cell"]:
             cell["source"] = cell["source"].replace(bug["old"], bug["new"], 1)
