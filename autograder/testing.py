@@ -40,6 +40,7 @@ __all__ = [
     "expect_array",
     "expect_close",
     "expect_keys",
+    "expect_loss_pair",
     "layer_gradcheck",
     "expect_gradient",
     "loss_gradcheck",
@@ -233,7 +234,8 @@ def expect_gradient(
         )
 
 
-def _expect_loss_pair(value, fn: str, params: dict) -> tuple[float, dict]:
+def expect_loss_pair(value, fn: str, params: dict) -> tuple[float, dict]:
+    """``value`` as ``(loss, grads)`` with a finite scalar loss and a grad per param, or Fail."""
     if not isinstance(value, tuple) or len(value) != 2:
         raise Fail(f"{fn} should return a pair (loss, grads), got a {_type_name(value)}")
     loss, grads = value
@@ -267,7 +269,7 @@ def loss_gradcheck(
     """Whole-model check of the student's ``loss_fn(params, batch) -> (loss, grads)``."""
     rng = np.random.default_rng(seed)
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
-    loss, grads = _expect_loss_pair(student.call(loss_fn, params, batch), loss_fn, params)
+    loss, grads = expect_loss_pair(student.call(loss_fn, params, batch), loss_fn, params)
     ref_fn = getattr(ref, loss_fn)
     ref_loss = float(ref_fn(params, batch)[0])
 
@@ -315,7 +317,7 @@ def train_with_student(
                 f"{steps} steps finished: each step should be fast (is a gradient computed "
                 "numerically, or with Python loops over every element?)"
             )
-        return _expect_loss_pair(student.call(loss_fn, p, batch, timeout=timeout), loss_fn, p)
+        return expect_loss_pair(student.call(loss_fn, p, batch, timeout=timeout), loss_fn, p)
 
     try:
         return train(step_fn, params, batches, steps, lr=lr, clip=clip)
