@@ -3,6 +3,7 @@ batch throughput. Prints a Markdown table to paste into the README.
 
     python scripts/benchmark.py                 # grading medians (5 repeats) + batch throughput
     python scripts/benchmark.py --notebooks     # also execute every source notebook once
+    python scripts/benchmark.py --nbgrader      # also time `nbgrader autograde` on the examples
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def bench_notebooks(ids: list[str]) -> list[str]:
     return rows
 
 
-def bench_batch(tmp: Path) -> list[str]:
+def bench_batch(tmp: Path, walls: dict[int, float]) -> list[str]:
     examples = ROOT / "examples" / "submitted"
     n = len(list(examples.glob("*/*/*.ipynb")))
     rows = ["| grade-all on examples/submitted | wall | submissions/min |", "|---|---|---|"]
@@ -110,21 +111,53 @@ def bench_batch(tmp: Path) -> list[str]:
             capture_output=True,
         )
         wall = time.perf_counter() - t0
+        walls[jobs] = wall
         rows.append(f"| {n} submissions, --jobs {jobs} | {wall:.1f} s | {60 * n / wall:.1f} |")
         shutil.rmtree(reports, ignore_errors=True)
     return rows
+
+
+def bench_nbgrader(tmp: Path, ids: list[str], our_wall: float) -> list[str]:
+    """`nbgrader autograde` on the same example submissions, in a scratch course directory."""
+    import os
+
+    course = tmp / "course"
+    course.mkdir()
+    shutil.copy2(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "source", course / "source")
+    shutil.copytree(ROOT / "examples" / "submitted", course / "submitted")
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    n = len(list((course / "submitted").glob("*/*/*.ipynb")))
+    t0 = time.perf_counter()
+    for aid in ids:
+        for args in (["generate_assignment", aid, "--force"], ["autograde", aid, "--force"]):
+            subprocess.run(
+                [sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True
+            )
+    wall = time.perf_counter() - t0
+    return [
+        "| same submissions | wall | submissions/min |",
+        "|---|---|---|",
+        f"| `nbgrader autograde` (runs every cell) | {wall:.1f} s | {60 * n / wall:.1f} |",
+        f"| this grader, --jobs 1 | {our_wall:.1f} s | {60 * n / our_wall:.1f} "
+        f"({wall / our_wall:.1f}x faster) |",
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--notebooks", action="store_true", help="also execute the notebooks")
+    parser.add_argument("--nbgrader", action="store_true", help="also time nbgrader autograde")
     parser.add_argument("ids", nargs="*")
     args = parser.parse_args()
     ids = args.ids or [a for a in assignments() if a in source_ids()]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        lines = bench_grading(ids, args.repeats, tmp) + [""] + bench_batch(tmp)
+        walls: dict[int, float] = {}
+        lines = bench_grading(ids, args.repeats, tmp) + [""] + bench_batch(tmp, walls)
+        if args.nbgrader:
+            lines += [""] + bench_nbgrader(tmp, ids, walls[1])
         if args.notebooks:
             lines += [""] + bench_notebooks(ids)
     print("\n".join(lines))
