@@ -38,9 +38,17 @@ def _ensure_assignment(gb, assignment: str) -> None:
 
 def record(db_url: str, results: list[tuple[str, dict]]) -> int:
     """Write ``(student, report)`` pairs into the gradebook; returns how many were written."""
+    import os
+    import sys
     import warnings
 
     from nbgrader.api import Gradebook, MissingEntry
+
+    # A new gradebook is created by running `alembic`, which lives beside this interpreter
+    # (the venv may not be activated).
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
     warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy autoflush chatter
     warnings.filterwarnings("ignore", message=".*not in session.*")

@@ -1,0 +1,77 @@
+"""grade-all over nbgrader's submitted/ layout: every submission gets a result, broken ones
+included, and the results land in the JSON reports, the CSV and nbgrader's gradebook."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import ASSIGNMENTS, ROOT
+
+EXAMPLES = ROOT / "examples" / "submitted"
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    base = tmp_path_factory.mktemp("batch")
+    shutil.copytree(EXAMPLES, base / "submitted")
+    db = f"sqlite:///{base / 'gradebook.db'}"
+    cmd = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade-all",
+        str(base / "submitted"),
+        "--jobs",
+        "2",
+        "--reports",
+        str(base / "reports"),
+        "--gradebook",
+        db,
+    ]
+    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return base, db, first, again
+
+
+def test_every_example_is_graded_and_the_batch_carries_on_past_broken_files(batch):
+    base, _, first, _ = batch
+    assert first.returncode == 0, first.stderr
+    reports = {
+        (p.parent.name, p.stem): json.loads(p.read_text())
+        for p in (base / "reports").glob("*/*.json")
+    }
+    for aid in ASSIGNMENTS:
+        assert reports[("alice", aid)]["score"] == reports[("alice", aid)]["max_score"]
+        assert 0 < reports[("bob", aid)]["score"] < reports[("bob", aid)]["max_score"]
+        assert 0 < reports[("carol", aid)]["score"] < reports[("bob", aid)]["max_score"]
+        assert reports[("dave", aid)]["status"] == "error"
+    assert "alice" in first.stdout and "reports:" in first.stdout
+
+
+def test_already_graded_submissions_are_skipped_without_force(batch):
+    _, _, _, again = batch
+    assert "0 to grade" in again.stdout
+
+
+def test_csv_has_one_row_per_submission(batch):
+    base, *_ = batch
+    with open(base / "reports" / "grades.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4 * len(ASSIGNMENTS)
+    assert {r["status"] for r in rows if r["student"] == "dave"} == {"error"}
+
+
+def test_scores_are_in_nbgraders_gradebook(batch):
+    from nbgrader.api import Gradebook
+
+    base, db, *_ = batch
+    report = json.loads((base / "reports" / "bob" / f"{ASSIGNMENTS[0]}.json").read_text())
+    with Gradebook(db) as gb:
+        sub = gb.find_submission(ASSIGNMENTS[0], "bob")
+        assert sub.score == pytest.approx(report["score"])
+        assert sub.max_score == pytest.approx(report["max_score"])
