@@ -14,7 +14,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     from autograder.report import summary, write_json_atomic
     from autograder.runner import grade
 
-    report = grade(args.submission, args.assignment)
+    hide = (Path(args.json).parent,) if args.json else ()
+    report = grade(args.submission, args.assignment, hide=hide)
     if args.json:
         write_json_atomic(args.json, report)
     print(summary(report))

@@ -12,10 +12,11 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from autograder import channel
 from autograder.channel import HandleRef
-from autograder.sandbox import Limits, RunDir, launch_command, make_preexec, worker_env
+from autograder.sandbox import Confinement, Limits
 
 Handle = HandleRef
 
@@ -93,8 +94,13 @@ class Worker:
         budget_s: float = 120.0,
         max_restarts: int = 4,
         missing_cells: tuple[str, ...] = (),
+        hide: tuple[Path, ...] = (),
     ):
         self.cells = cells
+        self.hide = list(hide)
+        self.conf: Confinement | None = None
+        self.state: dict = {}
+        self.isolation_record: dict | None = None
         self.missing_cells = list(missing_cells)
         self.limits = limits or Limits()
         self.load_timeout = load_timeout
@@ -102,7 +108,6 @@ class Worker:
         self.max_restarts = max_restarts
         self.generation = 0
         self.proc: subprocess.Popen | None = None
-        self.rundir: RunDir | None = None
         self.load_errors: list[LoadError] = []
         self.defined: set[str] = set()
         self.unloadable: str | None = None
@@ -117,20 +122,19 @@ class Worker:
         """Start a fresh worker process and load the cells; records load errors."""
         self.kill()
         self.generation += 1
-        self.rundir = self.rundir or RunDir.create()
+        self.conf = self.conf or Confinement.plan(self.limits, self.hide)
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
-        cmd = launch_command(self.rundir, req_r, rep_w)
         self.proc = subprocess.Popen(
-            cmd,
+            self.conf.command(req_r, rep_w),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             pass_fds=(req_r, rep_w),
-            env=worker_env(self.rundir),
-            cwd=self.rundir.work,
+            env=self.conf.env(),
+            cwd=self.conf.rundir.work,
             start_new_session=True,
-            preexec_fn=make_preexec(self.limits),
+            preexec_fn=self.conf.preexec(),
         )
         os.close(req_r)
         os.close(rep_w)
@@ -157,6 +161,7 @@ class Worker:
                 f"({code}; sys.exit/os._exit or a crash at the top level of a cell?)"
             )
             return
+        self.state = reply.get("state") or {}
         if self.generation == 1:
             self.load_errors = [LoadError(**e) for e in reply.get("errors", [])]
             self.defined = set(reply.get("names", []))
@@ -173,6 +178,8 @@ class Worker:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        if self.conf is not None:
+            self.conf.sweep()
         for fd in (self.req_fd, self.reader.fd):
             try:
                 os.close(fd)
@@ -184,9 +191,10 @@ class Worker:
         self.kill()
         for d in self.outputs:
             d.join(timeout=1)
-        if self.rundir is not None:
-            self.rundir.remove()
-            self.rundir = None
+        if self.conf is not None:
+            self.isolation_record = self.conf.record(self.state)
+            self.conf.close()
+            self.conf = None
 
     def output(self) -> tuple[str, bool]:
         """The student's captured output (all worker generations) and whether it was capped."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from autograder.paths import HIDDEN_DIR, check_assignment, hidden_tests
 from autograder.plugin import GradingPlugin, TestResult
 from autograder.reference import load_reference, source_layout
 from autograder.report import finish, new_report
-from autograder.sandbox import Limits, probe_layers
+from autograder.sandbox import Limits, static_record
 
 
 class GraderError(Exception):
@@ -63,13 +64,30 @@ def rubric(assignment: str) -> list[TestResult]:
     return plugin.collected
 
 
-def grade(submission: str | Path, assignment: str, limits: Limits | None = None) -> dict:
-    """Grade ``submission`` against ``assignment``'s hidden tests; return the report dict."""
+def folders_to_hide(submission: Path, extra: tuple[Path, ...] = ()) -> tuple[Path, ...]:
+    """The submission's folder and, in nbgrader's layout, the whole submitted/ tree."""
+    path = Path(os.path.abspath(submission))
+    hide = [path.parent]
+    if len(path.parents) > 3 and path.parent.name == path.stem:
+        hide.append(path.parents[2])
+    return (*hide, *(Path(os.path.abspath(p)) for p in extra))
+
+
+def grade(
+    submission: str | Path,
+    assignment: str,
+    limits: Limits | None = None,
+    hide: tuple[Path, ...] = (),
+) -> dict:
+    """Grade ``submission`` against ``assignment``'s hidden tests; return the report dict.
+
+    ``hide`` lists further folders the worker must not see (e.g. where reports are written).
+    """
     t0 = time.monotonic()
     check_assignment(assignment)
     limits = limits or Limits()
     report = new_report(assignment, str(submission))
-    report["isolation"] = probe_layers(limits)
+    report["isolation"] = static_record(limits)
     layout = source_layout(assignment)
     try:
         notebook = read_notebook_file(submission)
@@ -78,12 +96,18 @@ def grade(submission: str | Path, assignment: str, limits: Limits | None = None)
         report.update(status="error", error=str(exc))
         return finish(report, tests, layout.max_score, time.monotonic() - t0)
     extracted = extract_module(layout, notebook)
-    worker = Worker(extracted.cells, limits, missing_cells=tuple(extracted.missing))
+    worker = Worker(
+        extracted.cells,
+        limits,
+        missing_cells=tuple(extracted.missing),
+        hide=folders_to_hide(Path(submission), hide),
+    )
     plugin = GradingPlugin(worker, load_reference(assignment))
     try:
         _run_pytest(assignment, plugin)
     finally:
         worker.close()
+    report["isolation"] = worker.isolation_record or report["isolation"]
     recorded = {r.name: r for r in plugin.results}
     tests = [recorded.get(c.name, c).as_dict() for c in plugin.collected]
     return finish(report, tests, layout.max_score, time.monotonic() - t0)
