@@ -45,6 +45,11 @@ class StudentCrashed(StudentCodeError):
     """The worker process died during the call (exit, signal, memory limit)."""
 
 
+class SandboxError(Exception):
+    """The confined worker could not be started at all: a problem of the grader, not the
+    student (e.g. a sandbox layer this machine refuses)."""
+
+
 class WorkerUnavailable(StudentCodeError):
     """The submission cannot be called at all any more (did not load, or budget exhausted)."""
 
@@ -91,7 +96,7 @@ class Worker:
         cells: list[tuple[str, str]],
         limits: Limits | None = None,
         load_timeout: float = 10.0,
-        budget_s: float = 120.0,
+        budget_s: float = 60.0,
         max_restarts: int = 4,
         missing_cells: tuple[str, ...] = (),
         hide: tuple[Path, ...] = (),
@@ -142,6 +147,7 @@ class Worker:
         drain = OutputDrain(self.proc.stdout, self.limits.output_bytes)
         drain.start()
         self.outputs.append(drain)
+        self._hello(drain)
         try:
             reply = self._request(
                 {"op": "load", "cells": [list(c) for c in self.cells]}, [], self.load_timeout
@@ -161,10 +167,21 @@ class Worker:
                 f"({code}; sys.exit/os._exit or a crash at the top level of a cell?)"
             )
             return
-        self.state = reply.get("state") or {}
         if self.generation == 1:
             self.load_errors = [LoadError(**e) for e in reply.get("errors", [])]
             self.defined = set(reply.get("names", []))
+
+    def _hello(self, drain: OutputDrain) -> None:
+        """The worker's first frame, sent before any student code runs: its confinement."""
+        try:
+            hello, _ = self.reader.read(time.monotonic() + self.load_timeout)
+        except (channel.ChannelTimeout, channel.ChannelClosed, channel.ChannelError):
+            code = self._exit_code()
+            self.kill()
+            drain.join(timeout=1)
+            tail = bytes(drain.data[-500:]).decode("utf-8", "replace").strip()
+            raise SandboxError(f"the grading sandbox did not start ({code}): {tail}") from None
+        self.state = hello.get("state") or {}
 
     def kill(self) -> None:
         """Kill the worker's whole process group and close its pipes."""

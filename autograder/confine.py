@@ -68,17 +68,34 @@ def mask(target: str, keeps: list[str], stage: str) -> None:
         umount(hold)
 
 
+def mount_points() -> list[str]:
+    with open("/proc/self/mountinfo") as fh:
+        points = [line.split()[4] for line in fh]
+    return [p.encode().decode("unicode_escape") for p in points]
+
+
+def make_read_only(writable: set[str]) -> None:
+    """Remount every file system read-only in this namespace, except scratch space."""
+    for point in mount_points():
+        if point in writable or point.startswith(("/proc", "/sys", "/dev")):
+            continue
+        try:
+            mount("none", point, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        except OSError:
+            pass  # a special file system that refuses; the uid's permissions still apply
+
+
 def arrange_filesystem(cfg: dict) -> None:
     tmpfs("/dev/shm", "1777")
     stage = "/dev/shm/.stage"
     os.mkdir(stage, 0o700)
     for target, keeps in cfg["masks"]:
         mask(target, keeps, stage)
-    for path in cfg.get("readonly", []):
-        mount("none", path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
     tmpfs("/tmp", "1777")
     umount("/dev/shm")
     tmpfs("/dev/shm", "1777")
+    mount(cfg["cwd"], cfg["cwd"], None, MS_BIND)
+    make_read_only({cfg["cwd"], "/tmp"})
 
 
 def drop_privileges(uid: int, gid: int, nproc: int) -> None:

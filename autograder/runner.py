@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.client import Worker
+from autograder.client import SandboxError, Worker
 from autograder.intake import IntakeError, extract_module, read_notebook_file
 from autograder.paths import HIDDEN_DIR, check_assignment, hidden_tests
 from autograder.plugin import GradingPlugin, TestResult
@@ -104,7 +104,10 @@ def grade(
     )
     plugin = GradingPlugin(worker, load_reference(assignment))
     try:
+        worker.start()
         _run_pytest(assignment, plugin)
+    except SandboxError as exc:
+        raise GraderError(str(exc)) from None
     finally:
         worker.close()
     report["isolation"] = worker.isolation_record or report["isolation"]

@@ -164,7 +164,7 @@ class RunDir:
         if base is not None:
             base.mkdir(parents=True, exist_ok=True, mode=0o711)
             os.chmod(base, 0o711)
-        root = Path(tempfile.mkdtemp(prefix="run-", dir=base))
+        root = Path(tempfile.mkdtemp(prefix="s30kit-run-", dir=base))
         os.chmod(root, 0o711 if owner is not None else 0o700)
         rd = cls(root)
         rd.lib.mkdir(mode=0o755)

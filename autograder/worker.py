@@ -92,7 +92,7 @@ class Worker:
                     }
                 )
         names = sorted(k for k, v in self.ns.items() if callable(v) and not k.startswith("_"))
-        return {"ok": True, "errors": errors, "names": names, "state": self.state}
+        return {"ok": True, "errors": errors, "names": names}
 
     def call(self, header: dict, blobs: list[bytes]):
         fn = self.ns.get(header["fn"])
@@ -206,6 +206,7 @@ def main() -> None:
     sys.argv = ["submission"]
     worker = Worker(channel, req_fd, rep_fd)
     worker.state = {"uid": os.getuid(), "pid": os.getpid(), "seccomp": seccomp}
+    channel.write_frame(rep_fd, {"id": 0, "hello": True, "state": worker.state}, [])
     worker.serve()
 
 

@@ -53,14 +53,15 @@ FIXED_IDS = {
 ASSIGNMENTS = [a for a in assignments() if a in FIXED_IDS]
 
 
-def load_catalogue(aid: str) -> list[dict]:
+def load_catalogue(aid: str, kind: str = "MUTANTS") -> list[dict]:
+    """The wrong implementations (MUTANTS) or correct alternatives (VARIANTS) of an assignment."""
     path = ROOT / "tests" / "catalogue" / f"{aid}.py"
     if not path.is_file():
         return []
     spec = importlib.util.spec_from_file_location(f"catalogue_{aid}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.MUTANTS
+    return getattr(module, kind, [])
 
 
 def answer_cell(nb: dict, grade_id: str) -> dict:
@@ -114,7 +115,7 @@ def run_grade(path: Path, aid: str, out: Path, timeout: float = 300) -> tuple[in
 
 @pytest.fixture(scope="session")
 def catalogue_reports(tmp_path_factory) -> dict[tuple[str, str], dict]:
-    """Grade, in one parallel batch: each source (stripped), release and mutant notebook."""
+    """Grade, in one parallel batch: each source (stripped), release, mutant and variant."""
     base = tmp_path_factory.mktemp("catalogue")
     submitted = base / "submitted"
     for aid in ASSIGNMENTS:
@@ -123,6 +124,8 @@ def catalogue_reports(tmp_path_factory) -> dict[tuple[str, str], dict]:
         write_nb(submitted / "release" / aid / f"{aid}.ipynb", release)
         for m in load_catalogue(aid):
             write_nb(submitted / f"mutant-{m['name']}" / aid / f"{aid}.ipynb", mutate(aid, m))
+        for v in load_catalogue(aid, "VARIANTS"):
+            write_nb(submitted / f"variant-{v['name']}" / aid / f"{aid}.ipynb", mutate(aid, v))
     reports = base / "reports"
     subprocess.run(
         [

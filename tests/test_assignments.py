@@ -12,6 +12,7 @@ from autograder.runner import rubric
 from autograder.testing import KINDS
 
 MUTANTS = [(aid, m["name"]) for aid in ASSIGNMENTS for m in load_catalogue(aid)]
+VARIANTS = [(aid, v["name"]) for aid in ASSIGNMENTS for v in load_catalogue(aid, "VARIANTS")]
 
 
 def failing(report: dict) -> dict[str, dict]:
@@ -67,3 +68,15 @@ def test_wrong_implementation_loses_points_on_its_target(catalogue_reports, aid,
     missed = [t for t in mutant["catches"] if t not in lost]
     assert not missed, f"{name} was not caught by {missed}"
     assert report["score"] < report["max_score"]
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_catalogue_has_a_correct_but_slow_variant(aid):
+    assert load_catalogue(aid, "VARIANTS"), "a loop-based backward shows the budget is fair"
+
+
+@pytest.mark.parametrize("aid, name", VARIANTS)
+def test_correct_but_slow_variant_scores_full_marks(catalogue_reports, aid, name):
+    report = catalogue_reports[(f"variant-{name}", aid)]
+    lost = {n: t["message"] for n, t in failing(report).items()}
+    assert not lost, f"a correct loop-based implementation loses points: {lost}"

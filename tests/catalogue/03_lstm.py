@@ -183,3 +183,28 @@ MUTANTS = [
         ],
     ),
 ]
+
+
+# Correct but slow implementations: they must still score full marks (the integrity budget
+# catches finite differences, not honest Python loops).
+VARIANTS = [
+    dict(
+        name="lstm_step_backward_loops_over_the_batch",
+        cell="lstm_step_code",
+        old="    do = dh * tanh_c ",
+        new="""    dz, dW = np.zeros_like(z), np.zeros_like(W)
+    db, dc_prev = np.zeros(W.shape[1]), np.zeros_like(c_prev)
+    for n in range(z.shape[0]):
+        dct = dc[n] + dh[n] * o[n] * (1.0 - tanh_c[n] ** 2)
+        da_n = np.concatenate([dct * c_prev[n] * f[n] * (1.0 - f[n]),
+                               dct * g[n] * i[n] * (1.0 - i[n]),
+                               dct * i[n] * (1.0 - g[n] ** 2),
+                               dh[n] * tanh_c[n] * o[n] * (1.0 - o[n])])
+        dc_prev[n] = dct * f[n]
+        dz[n] = W @ da_n
+        dW += np.outer(z[n], da_n)
+        db += da_n
+    return {"dx": dz[:, :D], "dh_prev": dz[:, D:], "dc_prev": dc_prev, "dW": dW, "db": db}
+    do = dh * tanh_c """,
+    ),
+]

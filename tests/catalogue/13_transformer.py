@@ -265,3 +265,25 @@ MUTANTS = [
         ],
     ),
 ]
+
+
+# Correct but slow implementations: they must still score full marks (the integrity budget
+# catches finite differences, not honest Python loops).
+VARIANTS = [
+    dict(
+        name="sdpa_backward_loops_over_batch_heads_and_queries",
+        cell="sdpa_code",
+        old="    dV = np.swapaxes(A, -1, -2) @ dO ",
+        new="""    dQ, dK, dV = np.zeros_like(Q), np.zeros_like(K), np.zeros_like(V)
+    for idx in np.ndindex(*Q.shape[:-2]):
+        a, v, q, k, do = A[idx], V[idx], Q[idx], K[idx], dO[idx]
+        for t in range(a.shape[0]):
+            dV[idx] += np.outer(a[t], do[t])
+            da = v @ do[t]
+            ds = a[t] * (da - a[t] @ da)
+            dQ[idx][t] += ds @ k / np.sqrt(dk)
+            dK[idx] += np.outer(ds, q[t]) / np.sqrt(dk)
+    return {"dQ": dQ, "dK": dK, "dV": dV}
+    dV = np.swapaxes(A, -1, -2) @ dO """,
+    ),
+]

@@ -198,3 +198,27 @@ MUTANTS = [
         catches=["fit_powerlaw_recovers_known_exponent", "fit_powerlaw_reaches_the_minimum"],
     ),
 ]
+
+
+# Correct but slow implementations: they must still score full marks (the integrity budget
+# catches finite differences, not honest Python loops).
+VARIANTS = [
+    dict(
+        name="mlp_backward_loops_over_the_batch",
+        cell="mlp_code",
+        old="    cache_1, cache_h, cache_2 = cache\n",
+        new="""    (x, W1), h, (hh, W2) = cache
+    dx, dW1, dW2 = np.zeros_like(x), np.zeros_like(W1), np.zeros_like(W2)
+    db1, db2 = np.zeros(W1.shape[1]), np.zeros(W2.shape[1])
+    for n in range(x.shape[0]):
+        dz_n = (W2 @ dpred[n]) * (1.0 - h[n] ** 2)
+        dW2 += np.outer(hh[n], dpred[n])
+        db2 += dpred[n]
+        dW1 += np.outer(x[n], dz_n)
+        db1 += dz_n
+        dx[n] = W1 @ dz_n
+    return {"dx": dx, "dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
+    cache_1, cache_h, cache_2 = cache
+""",
+    ),
+]
