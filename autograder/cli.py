@@ -15,10 +15,11 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     from autograder.runner import grade
 
     hide = (Path(args.json).parent,) if args.json else ()
-    report = grade(args.submission, args.assignment, hide=hide)
+    output: dict = {}
+    report = grade(args.submission, args.assignment, hide=hide, output=output)
     if args.json:
         write_json_atomic(args.json, report)
-    print(summary(report))
+    print(summary(report, output))
     return 0
 
 

@@ -344,6 +344,8 @@ class Worker:
                 raise StudentMissing(self._missing_message(fn))
             if etype.startswith("Encode:"):
                 raise StudentRaised(f"the result of {fn} could not be read ({etype[7:]}: {msg})")
+            if etype == "NotImplementedError" and not msg:
+                raise StudentRaised(f"{fn} is not written yet (it raises NotImplementedError)")
             tb = str(err.get("traceback", ""))[:2000]
             raise StudentRaised(f"{fn} raised {etype}: {msg}" + (f"\n{tb}" if tb else ""))
         generation = self.generation

@@ -59,8 +59,18 @@ def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
         raise
 
 
-def summary(report: dict) -> str:
-    """A human-readable summary: score, then each test grouped by grade cell."""
+def output_tail(text: str, truncated: bool, lines: int = 12) -> list[str]:
+    """The last lines the student's code printed, cleaned, for the summary."""
+    if not text and not truncated:
+        return []
+    kept = clean_text(text, 10_000).splitlines()[-lines:]
+    note = " (capped: only the first part was kept)" if truncated else ""
+    head = f"  your code printed {len(text)} characters{note}; the last lines:"
+    return [head] + [f"  | {line[:200]}" for line in kept]
+
+
+def summary(report: dict, output: dict | None = None) -> str:
+    """A human-readable summary: score, each test grouped by grade cell, the student's output."""
     lines = [f"{report['assignment']}: {report['submission']}"]
     if report["status"] == "error":
         lines.append(f"  could not be graded: {report['error']}")
@@ -81,4 +91,6 @@ def summary(report: dict) -> str:
         if t["message"] and t["status"] != "passed":
             first = t["message"].splitlines()[0][:300]
             lines.append(f"         {first}")
+    if output:
+        lines += output_tail(output.get("text", ""), output.get("truncated", False))
     return "\n".join(lines)

@@ -78,10 +78,13 @@ def grade(
     assignment: str,
     limits: Limits | None = None,
     hide: tuple[Path, ...] = (),
+    output: dict | None = None,
 ) -> dict:
     """Grade ``submission`` against ``assignment``'s hidden tests; return the report dict.
 
     ``hide`` lists further folders the worker must not see (e.g. where reports are written).
+    If ``output`` is a dict it receives the student's captured output: ``text`` (capped at
+    ``limits.output_bytes``) and ``truncated``.
     """
     t0 = time.monotonic()
     check_assignment(assignment)
@@ -111,6 +114,8 @@ def grade(
     finally:
         worker.close()
     report["isolation"] = worker.isolation_record or report["isolation"]
+    if output is not None:
+        output["text"], output["truncated"] = worker.output()
     recorded = {r.name: r for r in plugin.results}
     tests = [recorded.get(c.name, c).as_dict() for c in plugin.collected]
     return finish(report, tests, layout.max_score, time.monotonic() - t0)

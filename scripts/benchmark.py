@@ -24,24 +24,21 @@ sys.path.insert(0, str(ROOT))
 from autograder.paths import assignments  # noqa: E402
 
 
-def grade_once(nb_path: Path, aid: str, out: Path) -> tuple[float, float, dict]:
+def grade_once(nb_path: Path, aid: str, out: Path, env: dict | None = None):
+    """Grade once through the CLI: (wall seconds, the engine's duration_s, the report)."""
     t0 = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autograder",
-            "grade",
-            str(nb_path),
-            "--assignment",
-            aid,
-            "--json",
-            str(out),
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        str(nb_path),
+        "--assignment",
+        aid,
+        "--json",
+        str(out),
+    ]
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, env=env)
     wall = time.perf_counter() - t0
     report = json.loads(out.read_text())
     return wall, report["duration_s"], report
@@ -65,6 +62,35 @@ def bench_grading(ids: list[str], repeats: int, tmp: Path) -> list[str]:
             f"{statistics.median(walls):.2f} s ({min(walls):.2f}-{max(walls):.2f}) | "
             f"{statistics.median(durs):.2f} s |"
         )
+    return rows
+
+
+def bench_isolation(ids: list[str], repeats: int, tmp: Path) -> list[str]:
+    """What the root-only layers and seccomp cost: basic isolation vs every layer."""
+    import os
+
+    basic = dict(os.environ, AUTOGRADER_ISOLATION="basic")
+    rows = [
+        "| assignment | basic layers only, median | every layer, median | overhead |",
+        "|---|---|---|---|",
+    ]
+    for aid in ids:
+        path = tmp / f"{aid}.ipynb"
+        path.write_text(json.dumps(solution_notebook(aid)))
+        walls = {"basic": [], "full": []}
+        layers = ""
+        for _ in range(repeats):
+            for mode, env in (("basic", basic), ("full", None)):
+                wall, _, report = grade_once(path, aid, tmp / f"{aid}-{mode}.json", env)
+                walls[mode].append(wall)
+                if mode == "full":
+                    iso = report["isolation"]
+                    layers = (
+                        f"uid {iso['uid_drop']}, namespaces "
+                        f"{iso['namespaces']['network']}, seccomp {iso['seccomp']}"
+                    )
+        b, f = statistics.median(walls["basic"]), statistics.median(walls["full"])
+        rows.append(f"| {aid} | {b:.2f} s | {f:.2f} s ({layers}) | {f - b:+.2f} s |")
     return rows
 
 
@@ -156,6 +182,7 @@ def main() -> None:
         tmp = Path(tmp)
         walls: dict[int, float] = {}
         lines = bench_grading(ids, args.repeats, tmp) + [""] + bench_batch(tmp, walls)
+        lines += [""] + bench_isolation(ids, args.repeats, tmp)
         if args.nbgrader:
             lines += [""] + bench_nbgrader(tmp, ids, walls[1])
         if args.notebooks:

@@ -9,6 +9,7 @@ from conftest import ASSIGNMENTS, load_catalogue
 
 from autograder.reference import source_layout
 from autograder.runner import rubric
+from autograder.sandbox import probe
 from autograder.testing import KINDS
 
 MUTANTS = [(aid, m["name"]) for aid in ASSIGNMENTS for m in load_catalogue(aid)]
@@ -26,6 +27,9 @@ def test_source_notebook_scores_full_marks(catalogue_reports, aid):
     lost = {n: t["message"] for n, t in failing(report).items()}
     assert not lost, f"the reference loses points: {lost}"
     assert report["score"] == report["max_score"] == source_layout(aid).max_score
+    layers, iso = probe(), report["isolation"]
+    assert iso["uid_drop"] == layers["root"] and iso["seccomp"] == layers["seccomp"]
+    assert iso["namespaces"]["pid"] == layers["namespaces"], "full marks with every layer active"
 
 
 @pytest.mark.parametrize("aid", ASSIGNMENTS)

@@ -1,0 +1,95 @@
+"""The worker launch: every layer the machine allows is used and recorded; without them the
+grader still grades and says what is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, solution_notebook, write_nb
+
+from autograder.sandbox import plan_masks, probe
+
+AID = "13_transformer"
+
+
+def grade(tmp_path, env=None) -> dict:
+    path = write_nb(tmp_path / "sub.ipynb", solution_notebook(AID))
+    out = tmp_path / "r.json"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            str(path),
+            "--assignment",
+            AID,
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    return json.loads(out.read_text())
+
+
+def test_correct_submission_scores_full_marks_with_every_available_layer(tmp_path):
+    report = grade(tmp_path)
+    assert report["score"] == report["max_score"]
+    iso, layers = report["isolation"], probe()
+    assert iso["separate_process"] and iso["scrubbed_env"] and iso["rlimits"]["core"] == 0
+    assert iso["uid_drop"] == layers["root"]
+    assert iso["namespaces"]["network"] == iso["namespaces"]["pid"] == layers["namespaces"]
+    assert iso["seccomp"] == layers["seccomp"]
+    if layers["namespaces"]:
+        assert str(ROOT) in iso["namespaces"]["hidden"]
+
+
+def test_without_the_privileged_layers_it_still_grades_and_says_why(tmp_path):
+    env = dict(os.environ, AUTOGRADER_ISOLATION="basic")
+    report = grade(tmp_path, env)
+    assert report["score"] == report["max_score"]
+    iso = report["isolation"]
+    assert not iso["uid_drop"] and not iso["namespaces"]["network"] and not iso["seccomp"]
+    assert any("uid drop" in n for n in iso["notes"]) and any("seccomp" in n for n in iso["notes"])
+
+
+@pytest.fixture
+def open_tmp():
+    """A scratch folder whose parents every uid can traverse (unlike pytest's tmp_path)."""
+    path = Path(tempfile.mkdtemp(prefix="s30kit-test-", dir="/var/tmp"))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_unreadable_parents_of_the_interpreter_are_masked_but_the_interpreter_kept(open_tmp):
+    locked = open_tmp / "home"
+    (locked / "py").mkdir(parents=True)
+    os.chmod(locked, 0o700)
+    masks = plan_masks([locked / "py"], [])
+    assert masks == [(str(locked), [str(locked / "py")])]
+
+
+def test_system_folders_are_never_masked_and_nested_masks_collapse(tmp_path):
+    inner = tmp_path / "course" / "submitted"
+    inner.mkdir(parents=True)
+    masks = plan_masks([], [Path("/"), Path("/usr"), tmp_path / "course", inner])
+    assert masks == [(str(tmp_path / "course"), [])]
+
+
+@pytest.mark.skipif(not probe()["namespaces"], reason="needs namespaces")
+def test_kept_paths_inside_a_masked_folder_stay_visible(open_tmp):
+    kit = open_tmp / "kit"
+    (kit / ".venv").mkdir(parents=True)
+    masks = plan_masks([kit / ".venv", Path("/var/tmp/x")], [kit])
+    assert masks == [(str(kit), [str(kit / ".venv")])]
