@@ -53,7 +53,7 @@ def tmpfs(target: str, mode: str) -> None:
     mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode},size=64m")
 
 
-def mask(target: str, keeps: list[str], stage: str) -> None:
+def mask(target: str, keeps: list[str], stage: str, mode: str) -> None:
     """Cover ``target`` with an empty tmpfs, keeping the listed paths inside it visible."""
     holds = []
     for i, keep in enumerate(keeps):
@@ -61,7 +61,7 @@ def mask(target: str, keeps: list[str], stage: str) -> None:
         os.mkdir(hold, 0o700)
         mount(keep, hold, None, MS_BIND | MS_REC)
         holds.append((keep, hold))
-    tmpfs(target, "0755")
+    tmpfs(target, mode)
     for keep, hold in holds:
         os.makedirs(keep, mode=0o755, exist_ok=True)
         mount(hold, keep, None, MS_BIND | MS_REC)
@@ -89,9 +89,8 @@ def arrange_filesystem(cfg: dict) -> None:
     tmpfs("/dev/shm", "1777")
     stage = "/dev/shm/.stage"
     os.mkdir(stage, 0o700)
-    for target, keeps in cfg["masks"]:
-        mask(target, keeps, stage)
-    tmpfs("/tmp", "1777")
+    for target, keeps, mode in cfg["masks"]:
+        mask(target, keeps, stage, mode)
     umount("/dev/shm")
     tmpfs("/dev/shm", "1777")
     mount(cfg["cwd"], cfg["cwd"], None, MS_BIND)

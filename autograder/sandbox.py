@@ -54,9 +54,9 @@ NEVER_MASK = {
     "/dev",
     "/var",
     "/run",
-    "/tmp",
     "/var/tmp",
 }
+PRIVATE_TMP = Path("/tmp")
 UNSHARE = [
     "unshare",
     "--net",
@@ -205,17 +205,24 @@ def _inside(path: Path, outer: Path) -> bool:
     return path == outer or outer in path.parents
 
 
-def plan_masks(needed: list[Path], hide: list[Path]) -> list[tuple[str, list[str]]]:
-    """Directories to cover with empty mounts, each with the needed paths kept inside it."""
+def plan_masks(needed: list[Path], hide: list[Path]) -> list[tuple[str, list[str], str]]:
+    """Folders to cover with empty tmpfs mounts: (folder, needed paths kept inside it, mode).
+
+    /tmp is always replaced by a private, empty one (mode 1777); a needed path inside it (a kit
+    cloned under /tmp, say) is kept.
+    """
     targets = [a for p in needed if (a := _unreadable_ancestor(p)) is not None]
-    targets += [h for h in hide if h.is_dir()]
+    targets += [h for h in hide if h.is_dir()] + [PRIVATE_TMP]
     targets = [
         t
         for t in dict.fromkeys(t.resolve() for t in targets)
-        if str(t) not in NEVER_MASK and not any(_inside(n, t) and n == t for n in needed)
+        if str(t) not in NEVER_MASK and t not in needed
     ]
     outermost = [t for t in targets if not any(o != t and _inside(t, o) for o in targets)]
-    return [(str(t), [str(n) for n in needed if _inside(n, t)]) for t in sorted(outermost)]
+    return [
+        (str(t), [str(n) for n in needed if _inside(n, t)], "1777" if t == PRIVATE_TMP else "0755")
+        for t in sorted(outermost)
+    ]
 
 
 @dataclass

@@ -77,14 +77,20 @@ def test_unreadable_parents_of_the_interpreter_are_masked_but_the_interpreter_ke
     (locked / "py").mkdir(parents=True)
     os.chmod(locked, 0o700)
     masks = plan_masks([locked / "py"], [])
-    assert masks == [(str(locked), [str(locked / "py")])]
+    assert (str(locked), [str(locked / "py")], "0755") in masks
 
 
 def test_system_folders_are_never_masked_and_nested_masks_collapse(tmp_path):
     inner = tmp_path / "course" / "submitted"
     inner.mkdir(parents=True)
     masks = plan_masks([], [Path("/"), Path("/usr"), tmp_path / "course", inner])
-    assert masks == [(str(tmp_path / "course"), [])]
+    assert masks == [("/tmp", [], "1777")], "tmp_path lives in /tmp, which is always private"
+
+
+def test_a_kit_cloned_under_tmp_keeps_its_venv_in_the_private_tmp(open_tmp):
+    kit = Path("/tmp/kit-clone")
+    masks = plan_masks([kit / ".venv", open_tmp], [kit])
+    assert ("/tmp", [str(kit / ".venv")], "1777") in masks
 
 
 @pytest.mark.skipif(not probe()["namespaces"], reason="needs namespaces")
@@ -92,4 +98,4 @@ def test_kept_paths_inside_a_masked_folder_stay_visible(open_tmp):
     kit = open_tmp / "kit"
     (kit / ".venv").mkdir(parents=True)
     masks = plan_masks([kit / ".venv", Path("/var/tmp/x")], [kit])
-    assert masks == [(str(kit), [str(kit / ".venv")])]
+    assert (str(kit), [str(kit / ".venv")], "0755") in masks

@@ -79,6 +79,33 @@ MUTANTS = [
     ),
     # ---- scaled dot-product attention
     dict(
+        name="sdpa_numerical_backward",
+        cell="sdpa_code",
+        old="    Q, K, V, A = cache\n    dk = Q.shape[-1]\n    dV = ",
+        new="""    Q, K, V, A = cache
+    mask = A > 0  # masked weights are exactly zero
+
+    def objective():
+        return np.sum(sdpa_forward(Q, K, V, mask)[0] * dO)
+
+    grads = {}
+    for name, arr in (("dQ", Q), ("dK", K), ("dV", V)):
+        grad = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            old = arr[idx]
+            arr[idx] = old + 1e-6
+            up = objective()
+            arr[idx] = old - 1e-6
+            down = objective()
+            arr[idx] = old
+            grad[idx] = (up - down) / 2e-6
+        grads[name] = grad
+    return grads
+    dk = Q.shape[-1]
+    dV = """,
+        catches=["sdpa_backward_fast"],
+    ),
+    dict(
         name="sdpa_missing_scale_in_dQ",
         cell="sdpa_code",
         old="dQ = dS @ K / np.sqrt(dk)",
@@ -162,6 +189,32 @@ MUTANTS = [
         catches=["mha_backward_fast"],
     ),
     # ---- layer norm
+    dict(
+        name="layernorm_numerical_backward",
+        cell="layernorm_code",
+        old="    xhat, inv_std, gamma = cache\n",
+        new="""    xhat, inv_std, gamma = cache
+    x = xhat / inv_std  # layer norm ignores the mean, so this x gives the same output
+    zero = np.zeros_like(gamma)
+
+    def objective(g=gamma):
+        return np.sum(layernorm_forward(x, g, zero)[0] * dy)
+
+    dx, dgamma = np.zeros_like(x), np.zeros_like(gamma)
+    for arr, grad in ((x, dx), (gamma, dgamma)):
+        for idx in np.ndindex(arr.shape):
+            old = arr[idx]
+            arr[idx] = old + 1e-6
+            up = objective()
+            arr[idx] = old - 1e-6
+            down = objective()
+            arr[idx] = old
+            grad[idx] = (up - down) / 2e-6
+    lead = tuple(range(dy.ndim - 1))
+    return {"dx": dx, "dgamma": dgamma, "dbeta": np.sum(dy, axis=lead)}
+""",
+        catches=["layernorm_backward_fast"],
+    ),
     dict(
         name="layernorm_std_plus_eps",
         cell="layernorm_code",
