@@ -1,0 +1,268 @@
+"""Wrong implementations of 01_complexodynamics that the hidden tests must catch (test-of-tests).
+
+Each mutant replaces one exact substring of one answer cell of the source notebook (markers
+stripped).
+"""
+
+# The reference backward of the softmax table (the body only).
+_CA_RULE_BACKWARD_BODY = """    X, W, logq = cache
+    q = np.exp2(logq)                                          # (N, 2) probabilities
+    da = (dlogq - q * dlogq.sum(axis=1, keepdims=True)) / LN2  # (N, 2)
+    return {"dX": da @ W.T, "dW": X.T @ da}"""
+
+# A backward that differentiates numerically through the forward. Everything it needs is in the
+# cache, so it is accurate to ~1e-10 and passes every gradient check; only the realistic-size
+# time budget catches it.
+_CA_RULE_NUMERICAL_BACKWARD = """    X, W, logq = cache
+    args = {"X": X.copy(), "W": W.copy()}
+
+    def objective():
+        return np.sum(ca_rule_forward(**args)[0] * dlogq)
+
+    grads = {}
+    for name, arr in args.items():
+        g = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            old = arr[idx]
+            arr[idx] = old + 1e-5
+            f_plus = objective()
+            arr[idx] = old - 1e-5
+            f_minus = objective()
+            arr[idx] = old
+            g[idx] = (f_plus - f_minus) / 2e-5
+        grads["d" + name] = g
+    return grads"""
+
+_CA_RULE_GRADCHECKS = ["ca_rule_backward_gradcheck[dX]", "ca_rule_backward_gradcheck[dW]"]
+_CODELENGTH_FORWARD = [
+    "state_codelength_matches_reference[random_k4]",
+    "state_codelength_matches_reference[biased_k0]",
+    "state_codelength_matches_reference[rule30_k6]",
+]
+
+MUTANTS = [
+    # ---------------------------------------------------------------- ca_rule
+    dict(
+        name="numerical_backward",
+        cell="ca_rule_code",
+        old=_CA_RULE_BACKWARD_BODY,
+        new=_CA_RULE_NUMERICAL_BACKWARD,
+        catches=["ca_rule_backward_fast_at_realistic_size"],
+    ),
+    dict(
+        name="softmax_coupling_term_forgotten",
+        cell="ca_rule_code",
+        old="da = (dlogq - q * dlogq.sum(axis=1, keepdims=True)) / LN2",
+        new="da = dlogq / LN2",
+        catches=_CA_RULE_GRADCHECKS
+        + ["ca_rule_loss_gradcheck", "ca_rule_loss_trains_like_reference"],
+    ),
+    dict(
+        name="backward_in_nats",
+        cell="ca_rule_code",
+        old="da = (dlogq - q * dlogq.sum(axis=1, keepdims=True)) / LN2",
+        new="da = dlogq - q * dlogq.sum(axis=1, keepdims=True)",
+        # Adam is (almost) invariant to the scale of the gradient: only gradchecks see this.
+        catches=_CA_RULE_GRADCHECKS + ["ca_rule_loss_gradcheck"],
+    ),
+    dict(
+        name="table_gradient_skips_the_softmax",
+        cell="ca_rule_code",
+        old='"dW": X.T @ da',
+        new='"dW": X.T @ dlogq',
+        catches=["ca_rule_backward_gradcheck[dW]", "ca_rule_loss_gradcheck"],
+    ),
+    dict(
+        name="log_sum_exp_without_max_shift",
+        cell="ca_rule_code",
+        old="log_z = m + np.log(np.exp(a - m).sum(axis=1, keepdims=True))",
+        new="log_z = np.log(np.exp(a).sum(axis=1, keepdims=True))",
+        catches=["ca_rule_forward_matches_reference[large_logits]"],
+    ),
+    dict(
+        name="forward_in_nats",
+        cell="ca_rule_code",
+        old="logq = (a - log_z) / LN2 ",
+        new="logq = (a - log_z) ",
+        catches=[
+            "ca_rule_forward_matches_reference[onehot_N12]",
+            "ca_rule_forward_matches_reference[batch1]",
+            "ca_rule_forward_matches_reference[soft_X]",
+            "ca_rule_forward_is_a_normalised_distribution",
+            "ca_rule_loss_value_matches_reference",
+            "ca_rule_loss_is_bits_per_cell",
+        ],
+    ),
+    # ---------------------------------------------------------------- ca_rule_loss
+    dict(
+        name="loss_sums_instead_of_averaging",
+        cell="ca_rule_loss_code",
+        old="bits = -logq[rows, y].mean()",
+        new="bits = -logq[rows, y].sum()",
+        catches=[
+            "ca_rule_loss_value_matches_reference",
+            "ca_rule_loss_gradcheck",
+            "ca_rule_loss_trains_like_reference",
+            "ca_rule_loss_is_bits_per_cell",
+        ],
+    ),
+    dict(
+        name="loss_gradient_missing_1_over_N",
+        cell="ca_rule_loss_code",
+        old="dlogq[rows, y] = -1.0 / N",
+        new="dlogq[rows, y] = -1.0",
+        catches=["ca_rule_loss_gradcheck"],
+    ),
+    dict(
+        name="loss_gradient_sign_flipped",
+        cell="ca_rule_loss_code",
+        old="dlogq[rows, y] = -1.0 / N",
+        new="dlogq[rows, y] = 1.0 / N",
+        catches=[
+            "ca_rule_loss_gradcheck",
+            "ca_rule_loss_trains_like_reference",
+            "ca_rule_loss_learns_the_law",
+        ],
+    ),
+    dict(
+        name="grads_keyed_like_the_backward",
+        cell="ca_rule_loss_code",
+        old='return float(bits), {"W": ca_rule_backward(dlogq, cache)["dW"]}',
+        new='return float(bits), {"dW": ca_rule_backward(dlogq, cache)["dW"]}',
+        catches=[
+            "ca_rule_loss_gradcheck",
+            "ca_rule_loss_trains_like_reference",
+            "ca_rule_loss_learns_the_law",
+        ],
+    ),
+    # ---------------------------------------------------------------- extract_rule
+    dict(
+        name="rule_number_bits_reversed",
+        cell="extract_rule_code",
+        old="2 ** np.arange(8)",
+        new="2 ** np.arange(7, -1, -1)",
+        catches=["extract_rule_matches_reference", "extract_rule_round_trips_every_rule"],
+    ),
+    dict(
+        name="argmin_instead_of_argmax",
+        cell="extract_rule_code",
+        old="table = np.argmax(W, axis=1).astype(np.int64)",
+        new="table = np.argmin(W, axis=1).astype(np.int64)",
+        catches=["extract_rule_matches_reference", "extract_rule_round_trips_every_rule"],
+    ),
+    dict(
+        name="ties_predict_one",
+        cell="extract_rule_code",
+        old="table = np.argmax(W, axis=1).astype(np.int64)",
+        new="table = (W[:, 1] >= W[:, 0]).astype(np.int64)",
+        catches=["extract_rule_round_trips_every_rule"],
+    ),
+    # ---------------------------------------------------------------- state_codelength
+    dict(
+        name="laplace_instead_of_kt",
+        cell="state_codelength_code",
+        old="p1 = (n1 + 0.5) / (n + 1.0)",
+        new="p1 = (n1 + 1.0) / (n + 2.0)",
+        catches=_CODELENGTH_FORWARD + ["state_codelength_order_and_chaos"],
+    ),
+    dict(
+        name="counts_include_the_current_cell",
+        cell="state_codelength_code",
+        old="""        n[sel] = (np.cumsum(in_c, axis=1) - in_c)[sel]  # exclusive running counts
+        n1[sel] = (np.cumsum(ones, axis=1) - ones)[sel]""",
+        new="""        n[sel] = np.cumsum(in_c, axis=1)[sel]
+        n1[sel] = np.cumsum(ones, axis=1)[sel]""",
+        catches=_CODELENGTH_FORWARD
+        + [
+            "state_codelength_matches_reference[width1]",
+            "state_codelength_is_a_prequential_code",
+        ],
+    ),
+    dict(
+        name="counts_carried_across_rows",
+        cell="state_codelength_code",
+        old="""        n[sel] = (np.cumsum(in_c, axis=1) - in_c)[sel]  # exclusive running counts
+        n1[sel] = (np.cumsum(ones, axis=1) - ones)[sel]""",
+        new="""        n[sel] = (np.cumsum(in_c.ravel()).reshape(T, W) - in_c)[sel]
+        n1[sel] = (np.cumsum(ones.ravel()).reshape(T, W) - ones)[sel]""",
+        catches=_CODELENGTH_FORWARD
+        + [
+            "state_codelength_matches_reference[width1]",
+            "state_codelength_order_and_chaos",
+        ],
+    ),
+    dict(
+        name="context_order_hard_coded",
+        cell="state_codelength_code",
+        old="    T, W = rows.shape\n",
+        new="    T, W = rows.shape\n    k = 4\n",
+        catches=[
+            "state_codelength_matches_reference[biased_k0]",
+            "state_codelength_matches_reference[rule30_k6]",
+        ],
+    ),
+    dict(
+        name="context_wraps_around_the_ring",
+        cell="state_codelength_code",
+        old="ctx = 2 * ctx + padded[:, k - j: k - j + W]",
+        new="ctx = 2 * ctx + np.roll(rows, j, axis=1)",
+        # (A single-seed rule-30 row has zeros at both ends, so wrapping changes nothing there.)
+        catches=[
+            "state_codelength_matches_reference[random_k4]",
+            "state_codelength_is_a_prequential_code",
+        ],
+    ),
+]
+
+
+# Correct implementations written differently (slow loops, another formula): they must still
+# score full marks, which shows that the time budget and the tolerances are fair.
+VARIANTS = [
+    dict(
+        name="ca_rule_backward_loops_over_cells",
+        cell="ca_rule_code",
+        old=_CA_RULE_BACKWARD_BODY,
+        new="""    X, W, logq = cache
+    dX, dW = np.zeros_like(X), np.zeros_like(W)
+    for n in range(X.shape[0]):
+        q_n = 2.0 ** logq[n]
+        da_n = (dlogq[n] - q_n * dlogq[n].sum()) / np.log(2.0)
+        dW += np.outer(X[n], da_n)
+        dX[n] = W @ da_n
+    return {"dX": dX, "dW": dW}""",
+    ),
+    dict(
+        name="ca_rule_loss_from_logits_directly",
+        cell="ca_rule_loss_code",
+        old="""    logq, cache = ca_rule_forward(X, params["W"])           # (N, 2)
+    rows = np.arange(N)
+    bits = -logq[rows, y].mean()
+    dlogq = np.zeros_like(logq)                             # (N, 2)
+    dlogq[rows, y] = -1.0 / N
+    return float(bits), {"W": ca_rule_backward(dlogq, cache)["dW"]}""",
+        new="""    a = X @ params["W"]                                      # (N, 2)
+    z = a[:, 1] - a[:, 0]                                    # logit of "next cell is 1"
+    sign = 2.0 * y - 1.0
+    bits = np.logaddexp(0.0, -sign * z).mean() / np.log(2.0)
+    p1 = 0.5 * (1.0 + np.tanh(0.5 * z))
+    dz = (p1 - y) / (N * np.log(2.0))
+    dW = X.T @ np.stack([-dz, dz], axis=1)
+    return float(bits), {"W": dW}""",
+    ),
+    dict(
+        name="state_codelength_python_loop",
+        cell="state_codelength_code",
+        old="    padded = np.concatenate(",
+        new="""    bits = np.zeros((T, W))
+    for t in range(T):
+        counts = {}
+        for i in range(W):
+            c = tuple(int(rows[t, i - j]) if i - j >= 0 else 0 for j in range(1, k + 1))
+            n0, n1 = counts.get(c, (0, 0))
+            p1 = (n1 + 0.5) / (n0 + n1 + 1.0)
+            bits[t, i] = -np.log2(p1 if rows[t, i] == 1 else 1.0 - p1)
+            counts[c] = (n0 + (rows[t, i] == 0), n1 + (rows[t, i] == 1))
+    return bits
+    padded = np.concatenate(""",
+    ),
+]
