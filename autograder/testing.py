@@ -12,6 +12,7 @@ differences, and a second comparison against the reference's analytic gradient.
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 import time
 from dataclasses import dataclass
@@ -151,6 +152,20 @@ def _memoised(memo: dict | None, key: tuple, compute):
     return value
 
 
+def _digest(inputs: dict) -> str:
+    """A fingerprint of the inputs, so a memo never mixes up checks on different data."""
+    h = hashlib.sha1()
+    for name in sorted(inputs):
+        value = inputs[name]
+        h.update(name.encode())
+        if isinstance(value, np.ndarray):
+            h.update(str((value.dtype, value.shape)).encode())
+            h.update(np.ascontiguousarray(value).tobytes())
+        else:
+            h.update(repr(value).encode())
+    return h.hexdigest()
+
+
 def _copy_inputs(inputs: dict) -> dict:
     return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in inputs.items()}
 
@@ -167,7 +182,7 @@ def layer_gradcheck(
     memo: dict | None = None,
 ) -> dict[str, GradResult]:
     """Check the student's ``backward`` for every input in ``wrt``; see docs/AUTHORING.md."""
-    key = ("layer_gradcheck", forward, backward, seed, tuple(wrt or ()), n_outputs)
+    key = ("layer_gradcheck", forward, backward, seed, tuple(wrt or ()), n_outputs, _digest(inputs))
     return _memoised(
         memo,
         key,

@@ -1,0 +1,422 @@
+"""Hidden tests for 25_kolmogorov_complexity (compression by online prediction).
+
+Grade cells and points: context_ids 3, ctx_model 9, ctx_model_loss 4, online_code_length 7,
+mixture_code_length 4 (27 in all). Gradient-check tolerances are the engine's defaults (1e-7
+against centred differences of the reference forward, 1e-8 against the reference backward; 1e-6
+for the whole loss). The numbers beside each test are the reference's measurements.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder.testing import (
+    Fail,
+    expect_array,
+    expect_backward_fast,
+    expect_close,
+    expect_gradient,
+    expect_keys,
+    graded,
+    layer_gradcheck,
+    loss_gradcheck,
+    train_with_student,
+)
+from s30kit.data_25_kolmogorov_complexity import (
+    fair_coin,
+    lfsr,
+    markov_source,
+    periodic,
+    random_markov_table,
+)
+from s30kit.optim import train
+
+
+# ------------------------------------------------------------------------------ helpers
+def _call_forward(student, fn, *args, **kwargs):
+    """Call a student forward keeping its cache in the worker; check it returns a pair."""
+    out = student.call(fn, *args, keep=(-1,), **kwargs)
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise Fail(f"{fn} should return a pair (bits, cache)")
+    return out
+
+
+def _code_pair(value, n, fn):
+    """Validate a (total_bits, bits_per_symbol) result; return (float, (n,) array)."""
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise Fail(f"{fn} should return a pair (total_bits, bits_per_symbol)")
+    total = float(expect_array(value[0], (), f"total_bits returned by {fn}"))
+    per = expect_array(value[1], (n,), f"bits_per_symbol returned by {fn}")
+    return total, per
+
+
+def _markov_seq(n, k, V, seed):
+    P = random_markov_table(k, V, concentration=0.5, seed=seed)
+    return markov_source(n, P, k, seed=seed)
+
+
+# ------------------------------------------------------------------------- 1. context_ids (3)
+@graded(cell="context_ids", kind="forward", points=0.4)
+@pytest.mark.parametrize("n,k,V", [(20, 3, 2), (15, 2, 3), (1, 1, 4), (7, 0, 2), (30, 4, 5)])
+def test_context_ids_matches_reference(student, ref, n, k, V):
+    seq = np.random.default_rng(100 * n + 10 * k + V).integers(0, V, size=n)
+    seq[0] = V - 1  # a non-zero first symbol: padding must not wrap around to it
+    ctx = student.call("context_ids", seq, k, V)
+    ctx = expect_array(ctx, (n,), f"context_ids(seq of length {n}, k={k}, V={V})")
+    expected = ref.context_ids(seq, k, V)
+    if not np.array_equal(ctx, expected):
+        t = int(np.flatnonzero(ctx != expected)[0])
+        raise Fail(
+            f"context_ids(seq of length {n}, k={k}, V={V}) is wrong at position t={t} (and "
+            f"{int(np.sum(ctx != expected)) - 1} other positions)"
+        )
+
+
+@graded(cell="context_ids", kind="property", points=1.0)
+def test_context_ids_use_only_the_past(student, ref, rng):
+    V, k, n, t0 = 3, 3, 40, 17
+    seq = rng.integers(0, V, size=n)
+    other = seq.copy()
+    other[t0:] = (other[t0:] + 1 + rng.integers(0, V - 1, size=n - t0)) % V  # every symbol differs
+    a = expect_array(student.call("context_ids", seq, k, V), (n,), "context_ids")
+    b = expect_array(student.call("context_ids", other, k, V), (n,), "context_ids")
+    if np.any(a < 0) or np.any(a >= V**k):
+        raise Fail(f"context numbers must lie in [0, V**k) = [0, {V**k})")
+    if not np.array_equal(a[: t0 + 1], b[: t0 + 1]):
+        t = int(np.flatnonzero(a[: t0 + 1] != b[: t0 + 1])[0])
+        raise Fail(
+            f"the context at position {t} changed when only symbols at positions >= {t0} "
+            "changed: ctx[t] must depend on seq[:t] only (the symbol being predicted is not "
+            "part of its own context)"
+        )
+
+
+# ---------------------------------------------------------------------------- 2. ctx_model (9)
+@graded(cell="ctx_model", kind="forward", points=2.0)
+def test_ctx_model_forward_matches_reference(student, ref, rng):
+    cases = []
+    for what, C, V, B, scale in [
+        ("C=9, V=3, batch 12", 9, 3, 12, 1.0),
+        ("C=4, V=2, batch 1", 4, 2, 1, 1.0),
+        ("C=25, V=5, batch 40", 25, 5, 40, 2.0),
+        ("C=8, V=2, logits of size 1e3", 8, 2, 10, 1000.0),
+    ]:
+        theta = scale * rng.standard_normal((C, V))
+        ctx = rng.integers(0, C, size=B)
+        sym = rng.integers(0, V, size=B)
+        cases.append((what, theta, ctx, sym))
+    for what, theta, ctx, sym in cases:
+        bits, _ = _call_forward(student, "ctx_model_forward", theta, ctx, sym)
+        expect_close(f"bits for {what}", bits, ref.ctx_model_forward(theta, ctx, sym)[0], 1e-10)
+
+
+def _gradcheck_inputs(case):
+    rng = np.random.default_rng({"repeated_contexts": 2501, "batch_1": 2502, "V5": 2503}[case])
+    if case == "repeated_contexts":  # 3 contexts for 10 positions: rows must accumulate
+        C, V, ctx = 9, 3, np.array([4, 4, 0, 8, 4, 0, 4, 8, 4, 4])
+    elif case == "batch_1":
+        C, V, ctx = 4, 2, np.array([2])
+    else:
+        C, V, ctx = 6, 5, rng.integers(0, 6, size=8)
+    return dict(
+        theta=rng.standard_normal((C, V)), ctx=ctx, sym=rng.integers(0, V, size=ctx.shape[0])
+    )
+
+
+# Reference dtheta against centred differences, worst over 10 random upstreams (seeds 0..9):
+# repeated_contexts 2.8e-11, batch_1 1.3e-11, V5 5.1e-11 (tolerance 1e-7).
+@graded(cell="ctx_model", kind="gradcheck", points=1.0)
+@pytest.mark.parametrize("case", ["repeated_contexts", "batch_1", "V5"])
+def test_ctx_model_backward_gradcheck(student, ref, case):
+    res = layer_gradcheck(
+        student, ref, "ctx_model_forward", "ctx_model_backward", _gradcheck_inputs(case), seed=25
+    )
+    expect_gradient(res, "dtheta")
+
+
+@graded(cell="ctx_model", kind="property", points=1.5)
+def test_ctx_model_codes_are_probabilities(student, ref, rng):
+    # The uniform model costs exactly log2 V bits for every symbol.
+    for V in (2, 3, 7):
+        ctx = rng.integers(0, 4, size=6)
+        sym = rng.integers(0, V, size=6)
+        bits, _ = _call_forward(student, "ctx_model_forward", np.zeros((4, V)), ctx, sym)
+        bits = expect_array(bits, (6,), "bits")
+        if np.abs(bits - np.log2(V)).max() > 1e-12:
+            raise Fail(f"with all-zero logits every symbol should cost exactly log2({V}) bits")
+    # Kraft: the V possible next symbols of a context have 2**-bits summing to 1, bits >= 0,
+    # also for logits far beyond exp's overflow.
+    for scale in (1.0, 1000.0):
+        V = 4
+        theta = scale * rng.standard_normal((5, V))
+        theta[3] = scale * np.array([1.5, -0.7, 0.2, 0.9])  # overflows exp() at scale 1000
+        bits, _ = _call_forward(student, "ctx_model_forward", theta, np.full(V, 3), np.arange(V))
+        bits = expect_array(bits, (V,), f"bits (logits of size {scale:g})")
+        if np.any(bits < 0):
+            raise Fail("a code length in bits can never be negative")
+        if abs(np.sum(2.0**-bits) - 1.0) > 1e-12:
+            raise Fail(
+                "the probabilities 2**-bits of the V possible next symbols of one context "
+                f"should sum to 1 (logits of size {scale:g})"
+            )
+
+
+@graded(cell="ctx_model", kind="property", points=1.0)
+def test_ctx_model_gradient_rows(student, ref, rng):
+    # Adding a constant to a row of logits changes nothing, so every row of dtheta sums to 0;
+    # contexts that do not occur in the batch get exactly zero gradient.
+    C, V = 10, 3
+    theta = rng.standard_normal((C, V))
+    ctx = np.array([1, 1, 3, 7, 3, 1])
+    sym = rng.integers(0, V, size=6)
+    _, cache = _call_forward(student, "ctx_model_forward", theta, ctx, sym)
+    g = expect_keys(
+        student.call("ctx_model_backward", rng.standard_normal(6), cache),
+        ["dtheta"],
+        "the dict returned by ctx_model_backward",
+    )
+    dtheta = expect_array(g["dtheta"], (C, V), "dtheta")
+    unused = np.setdiff1d(np.arange(C), ctx)
+    if np.abs(dtheta[unused]).max() > 0:
+        raise Fail("rows of dtheta for contexts that do not occur in the batch must be 0")
+    if np.abs(dtheta.sum(axis=1)).max() > 1e-12 * (1.0 + np.abs(dtheta).max()):
+        raise Fail(
+            "every row of dtheta should sum to 0 (adding a constant to a row of logits "
+            "does not change the softmax)"
+        )
+
+
+# Size: theta (4**7, 4) = 65536 parameters, a batch of 4096 positions. The reference backward
+# takes ~0.3-0.8 ms (np.add.at), so the budget is the 2 s floor; centred differences need
+# 2 x 65536 forward calls of ~0.6 ms each (~80 s). A Python loop over the batch (a VARIANT in
+# the catalogue) takes ~20 ms and keeps full marks.
+@graded(cell="ctx_model", kind="integrity", points=1.5)
+def test_ctx_model_backward_fast(student, ref):
+    rng = np.random.default_rng(2504)
+    C, V, B = 4**7, 4, 4096
+    inputs = dict(
+        theta=rng.standard_normal((C, V)),
+        ctx=rng.integers(0, C, size=B),
+        sym=rng.integers(0, V, size=B),
+    )
+    expect_backward_fast(student, ref, "ctx_model_forward", "ctx_model_backward", inputs)
+
+
+# ------------------------------------------------------------------------ 3. ctx_model_loss (4)
+def _loss_report(student, ref, memo):
+    key = ("ctx_model_loss_report",)
+    if key not in memo:
+        seq = _markov_seq(60, 2, 3, seed=2505)
+        batch = (ref.context_ids(seq, 2, 3), seq)
+        params = {"theta": np.random.default_rng(2505).standard_normal((9, 3))}
+        try:
+            memo[key] = loss_gradcheck(
+                student, ref, "ctx_model_loss", params, batch, n_coords=27, seed=25
+            )
+        except Exception as exc:  # the same failure is reported by both tests
+            memo[key] = exc
+    if isinstance(memo[key], Exception):
+        raise memo[key]
+    return memo[key]
+
+
+@graded(cell="ctx_model_loss", kind="forward", points=0.5)
+def test_ctx_model_loss_value_matches_reference(student, ref, memo):
+    check = _loss_report(student, ref, memo)["loss"]
+    if not check.passed:
+        raise Fail(
+            f"the loss (mean bits per symbol) differs from the expected value: relative "
+            f"error {check.rel_error:.2e}"
+        )
+
+
+# Reference: relative error 6.6e-11 .. 1.1e-10 on all 27 coordinates, 5 random points
+# (tolerance 1e-6).
+@graded(cell="ctx_model_loss", kind="gradcheck", points=1.5)
+def test_ctx_model_loss_gradcheck(student, ref, memo):
+    check = _loss_report(student, ref, memo)["theta"]
+    if not check.passed:
+        raise Fail(f"grads['theta'] of ctx_model_loss is wrong: {check.describe()}")
+
+
+# Training on fixed data: an order-2 Markov chain over V=3 symbols (random_markov_table
+# concentration 0.5), 800 symbols in 4 batches of 200, k=2, Adam lr 0.1, 60 steps from the
+# uniform model (first loss log2 3 = 1.585). Mean of the last 5 losses / first loss, data seeds
+# 0..4: 0.701, 0.563, 0.570, 0.573, 0.707 -> threshold 0.80 (this test uses seed 0). A correct
+# implementation tracks the reference curve to ~1e-15 -> tolerance 1e-6. The reference run
+# takes ~10 ms in-process.
+TRAIN_STEPS, TRAIN_LR, TRAIN_RATIO, TRACK_TOL, TRAIN_BUDGET_S = 60, 0.1, 0.80, 1e-6, 5.0
+
+
+@graded(cell="ctx_model_loss", kind="training", points=2.0)
+def test_ctx_model_training_reduces_loss_like_reference(student, ref):
+    seq = _markov_seq(800, 2, 3, seed=0)
+    ctx = ref.context_ids(seq, 2, 3)
+    data = [(ctx[i * 200 : (i + 1) * 200], seq[i * 200 : (i + 1) * 200]) for i in range(4)]
+    params = ref.init_ctx_params(2, 3)
+    losses = train_with_student(
+        student,
+        "ctx_model_loss",
+        params,
+        lambda step: data[step % 4],
+        TRAIN_STEPS,
+        lr=TRAIN_LR,
+        max_seconds=TRAIN_BUDGET_S,
+    )
+    ref_params = {k: v.copy() for k, v in params.items()}
+    ref_losses = np.array(
+        train(ref.ctx_model_loss, ref_params, lambda step: data[step % 4], TRAIN_STEPS, TRAIN_LR)
+    )
+    losses = np.asarray(losses, dtype=np.float64)
+    ratio = losses[-5:].mean() / losses[0]
+    if ratio > TRAIN_RATIO:
+        raise Fail(
+            f"training did not reduce the loss enough: the last losses average {ratio:.2f} x "
+            f"the first one after {TRAIN_STEPS} Adam steps (should be at most {TRAIN_RATIO})"
+        )
+    dev = np.abs(losses - ref_losses) / np.abs(ref_losses)
+    if dev.max() > TRACK_TOL:
+        k = int(np.argmax(dev > TRACK_TOL))
+        raise Fail(
+            f"the training curve departs from the expected one at step {k} (relative "
+            f"difference {dev[k]:.1e}): the loss or gradients are slightly off"
+        )
+
+
+# ---------------------------------------------------------------- 4. online_code_length (7)
+@graded(cell="online_code_length", kind="forward", points=0.7)
+@pytest.mark.parametrize("case", ["markov_V3_k2", "single_symbol", "V4_k1_lr0.2"])
+def test_online_code_length_matches_reference(student, ref, case):
+    if case == "markov_V3_k2":
+        seq, k, V, kw = _markov_seq(200, 2, 3, seed=2506), 2, 3, {}
+    elif case == "single_symbol":
+        seq, k, V, kw = np.array([1]), 2, 2, {}
+    else:
+        seq, k, V, kw = _markov_seq(150, 1, 4, seed=2507), 1, 4, {"lr": 0.2}
+    n = seq.shape[0]
+    total, per = _code_pair(
+        student.call("online_code_length", seq, k, V, **kw), n, "online_code_length"
+    )
+    ref_total, ref_per = ref.online_code_length(seq, k, V, **kw)
+    expect_close(f"bits_per_symbol ({case})", per, ref_per, tol=1e-9)
+    expect_close(f"total_bits ({case})", np.array(total), np.array(ref_total), tol=1e-9)
+
+
+@graded(cell="online_code_length", kind="property", points=1.0)
+def test_online_code_length_predicts_before_learning(student, ref, rng):
+    V, k, n, t0 = 3, 1, 120, 60
+    seq = _markov_seq(n, 1, V, seed=2508)
+    total, per = _code_pair(student.call("online_code_length", seq, k, V), n, "online_code_length")
+    if abs(per[0] - np.log2(V)) > 1e-12:
+        raise Fail(
+            f"the first symbol should cost exactly log2({V}) bits: it is coded by the initial "
+            "uniform model, before any learning"
+        )
+    if abs(total - per.sum()) > 1e-9 * max(1.0, abs(total)):
+        raise Fail("total_bits should be the sum of bits_per_symbol")
+    other = seq.copy()
+    other[t0:] = (other[t0:] + 1) % V
+    _, per2 = _code_pair(student.call("online_code_length", other, k, V), n, "online_code_length")
+    if np.abs(per2[:t0] - per[:t0]).max() > 1e-12:
+        t = int(np.argmax(np.abs(per2[:t0] - per[:t0]) > 1e-12))
+        raise Fail(
+            f"the cost of symbol {t} changed when only symbols from position {t0} on changed: "
+            "a decoder could not reproduce that code"
+        )
+
+
+# No-hypercompression: for any decodable code, P(L(x) <= n - c) <= 2**-c on fair coins, so
+# saving more than 20 bits has probability below 1e-6. Reference savings on 2000 fair flips with
+# k = 2, seeds 0..4: -31.9, -32.2, -40.4, -37.7, -38.2 bits (a loss, the price of learning).
+@graded(cell="online_code_length", kind="property", points=1.4)
+def test_online_code_length_cannot_compress_fair_coins(student, ref):
+    n = 2000
+    coins = fair_coin(n, seed=2509)
+    total, _ = _code_pair(student.call("online_code_length", coins, 2, 2), n, "online_code_length")
+    if total < n - 20:
+        raise Fail(
+            f"{total:.1f} bits for {n} fair coin flips: a decodable code saves more than 20 "
+            "bits on fair coins with probability below 2**-20. Is a symbol's cost computed "
+            "after learning from it, or does its context include the symbol itself?"
+        )
+
+
+# Deterministic sources: a period-7 pattern with k = 3 (every 3-bit window identifies the
+# phase), last 200 of 600 symbols: 0.0137 bits/symbol for the reference -> threshold 0.05.
+# A degree-6 LFSR (period 63) with k = 6, last 300 of 1200 bits, seeds 1..5: 0.055, 0.057,
+# 0.055, 0.057, 0.056 -> threshold 0.15.
+@graded(cell="online_code_length", kind="property", points=1.9)
+def test_online_code_length_learns_deterministic_sources(student, ref):
+    per = _code_pair(
+        student.call("online_code_length", periodic(600, [0, 0, 1, 0, 1, 1, 1]), 3, 2),
+        600,
+        "online_code_length",
+    )[1]
+    if per[-200:].mean() > 0.05:
+        raise Fail(
+            f"a period-7 sequence coded with k = 3 still costs {per[-200:].mean():.3f} "
+            "bits/symbol after 400 symbols (expected almost 0)"
+        )
+    per = _code_pair(
+        student.call("online_code_length", lfsr(1200, 6, seed=1), 6, 2), 1200, "online_code_length"
+    )[1]
+    if per[-300:].mean() > 0.15:
+        raise Fail(
+            f"the output of a 6-bit shift register coded with k = 6 still costs "
+            f"{per[-300:].mean():.3f} bits/symbol after 900 bits (expected almost 0)"
+        )
+
+
+# The same LFSR with k = 4 < 6: last 300 bits, seeds 1..5: 1.040-1.041 bits/symbol -> at least
+# 0.95 (a short context cannot see the rule).
+@graded(cell="online_code_length", kind="property", points=0.6)
+def test_online_code_length_lfsr_looks_random_to_short_contexts(student, ref):
+    per = _code_pair(
+        student.call("online_code_length", lfsr(1200, 6, seed=1), 4, 2), 1200, "online_code_length"
+    )[1]
+    if per[-300:].mean() < 0.95:
+        raise Fail(
+            f"a 6-bit shift register coded with k = 4 costs only {per[-300:].mean():.3f} "
+            "bits/symbol: with fewer than 6 bits of context its output is unpredictable, so "
+            "about 1 bit per symbol or more is expected"
+        )
+
+
+# -------------------------------------------------------------- 5. mixture_code_length (4)
+@graded(cell="mixture_code_length", kind="forward", points=0.5)
+@pytest.mark.parametrize("K,n", [(3, 50), (1, 10), (5, 1)])
+def test_mixture_code_length_matches_reference(student, ref, K, n):
+    bits = 2.0 * np.random.default_rng(10 * K + n).random((K, n))
+    total, per = _code_pair(student.call("mixture_code_length", bits), n, "mixture_code_length")
+    ref_total, ref_per = ref.mixture_code_length(bits)
+    expect_close(f"bits_per_symbol (K={K}, n={n})", per, ref_per, tol=1e-10)
+    expect_close(f"total_bits (K={K}, n={n})", np.array(total), np.array(ref_total), tol=1e-10)
+
+
+@graded(cell="mixture_code_length", kind="property", points=1.0)
+def test_mixture_code_length_within_log2K_of_best(student, ref, rng):
+    K, n = 6, 80
+    bits = rng.random((K, n)) * np.linspace(0.5, 1.5, K)[:, None]
+    total, per = _code_pair(student.call("mixture_code_length", bits), n, "mixture_code_length")
+    best = bits.sum(axis=1).min()
+    if not best - 1e-9 <= total <= best + np.log2(K) + 1e-9:
+        raise Fail(
+            f"the mixture's total ({total:.3f} bits) should lie between the best model's total "
+            f"and that plus log2(K) = {np.log2(K):.3f} bits"
+        )
+    if abs(total - per.sum()) > 1e-9 * max(1.0, abs(total)):
+        raise Fail("total_bits should be the sum of bits_per_symbol")
+
+
+# Long sequences: totals of ~1e4 bits, where 2**-L underflows to 0 in float64.
+@graded(cell="mixture_code_length", kind="property", points=1.5)
+def test_mixture_code_length_is_stable_for_long_sequences(student, ref, rng):
+    n = 20000
+    bits = np.stack([np.full(n, 1.0), 0.5 + 0.1 * rng.random(n), rng.random(n) * 1.2])
+    total, per = _code_pair(student.call("mixture_code_length", bits), n, "mixture_code_length")
+    ref_total, ref_per = ref.mixture_code_length(bits)
+    expect_close(
+        "total_bits for sequences of 20000 symbols", np.array(total), np.array(ref_total), tol=1e-10
+    )
+    expect_close("bits_per_symbol for sequences of 20000 symbols", per, ref_per, tol=1e-9)
