@@ -106,6 +106,7 @@ class Worker:
         self.conf: Confinement | None = None
         self.state: dict = {}
         self.isolation_record: dict | None = None
+        self._planned_restart = False  # a timing check's fresh worker: not the student's crash
         self.missing_cells = list(missing_cells)
         self.limits = limits or Limits()
         self.load_timeout = load_timeout
@@ -256,7 +257,9 @@ class Worker:
             raise WorkerUnavailable(self.unloadable)
         if self.proc is not None and self.proc.poll() is None:
             return
-        if self.generation > 0:
+        if self.generation > 0 and self._planned_restart:
+            self._planned_restart = False
+        elif self.generation > 0:
             if self.restarts >= self.max_restarts:
                 self.unloadable = (
                     f"the process running your code was restarted {self.restarts} times "
@@ -311,6 +314,7 @@ class Worker:
             "args": self._encode_arg(tuple(args), blobs),
             "kwargs": self._encode_arg(dict(kwargs or {}), blobs),
         }
+        budget_limited = self.budget_left < timeout
         timeout = min(timeout, self.budget_left)
         t0 = time.monotonic()
         try:
@@ -319,6 +323,13 @@ class Worker:
             self.kill()
             if remember_timeout:
                 self.timed_out.add(fn)
+            else:
+                self._planned_restart = True
+            if budget_limited:
+                raise StudentTimeout(
+                    f"the time budget for grading this submission ran out during {fn} "
+                    "(earlier calls were very slow)"
+                ) from None
             raise StudentTimeout(
                 f"{fn} did not return within {timeout:.1f} s (an infinite loop, or far too slow)"
             ) from None
@@ -396,8 +407,10 @@ class StudentProxy:
         return fn in self._worker.defined
 
     def restart(self) -> None:
-        """Start a fresh worker (handles from before become invalid)."""
+        """Start a fresh worker (handles from before become invalid). A restart asked for by a
+        test does not count against the limit on crash restarts."""
         self._worker.kill()
+        self._worker._planned_restart = True
 
     @property
     def last_elapsed(self) -> float:

@@ -47,6 +47,7 @@ __all__ = [
     "loss_gradcheck",
     "train_with_student",
     "expect_backward_fast",
+    "expect_call_fast",
 ]
 
 KINDS = ("forward", "gradcheck", "training", "property", "integrity")
@@ -340,6 +341,42 @@ def train_with_student(
         raise Fail(f"training with your {loss_fn} failed: {exc}") from None
 
 
+def _reference_seconds(call) -> float:
+    """Median of three timings of a reference call, measured now, in this process."""
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _student_seconds(student: StudentProxy, attempt, budget: float) -> float:
+    """Seconds the student's call took inside the worker (inf if it timed out); a slow result
+    is retried once in a fresh worker."""
+    elapsed = float("inf")
+    for retry in range(2):
+        if retry:
+            student.restart()
+        try:
+            attempt(1.5 * budget + 1.0)
+            elapsed = student.last_elapsed
+        except StudentTimeout:
+            elapsed = float("inf")
+        if elapsed <= budget:
+            break
+    return elapsed
+
+
+def _too_slow(fn: str, elapsed: float, budget: float) -> Fail:
+    took = "did not finish" if elapsed == float("inf") else f"took {elapsed:.2f} s"
+    return Fail(
+        f"{fn} {took} at a realistic size; the budget is {budget:.2f} s. An analytic gradient "
+        "costs about as much as the forward pass; one computed by numerical differences "
+        "through the forward costs thousands of times more."
+    )
+
+
 def expect_backward_fast(
     student: StudentProxy,
     ref,
@@ -360,27 +397,35 @@ def expect_backward_fast(
     outs = split_outputs(ref_result)[: n_outputs or None]
     rng = np.random.default_rng(0)
     douts = [rng.standard_normal(o.shape) for o in outs]
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        getattr(ref, backward)(*douts, ref_result[-1])
-        times.append(time.perf_counter() - t0)
-    budget = max(floor, factor * statistics.median(times))
-    elapsed = float("inf")
-    for attempt in range(2):
-        if attempt:
-            student.restart()
-        result = _expect_forward_tuple(student.call(forward, keep=(-1,), **inputs), forward)
-        try:
-            student.call_untimed(backward, *douts, result[-1], timeout=1.5 * budget + 1.0)
-            elapsed = student.last_elapsed
-        except StudentTimeout:
-            elapsed = float("inf")
-        if elapsed <= budget:
-            return
-    took = "did not finish" if elapsed == float("inf") else f"took {elapsed:.2f} s"
-    raise Fail(
-        f"{backward} {took} at a realistic size; the budget is {budget:.2f} s. An analytic "
-        "backward costs about as much as the forward pass; one that differentiates numerically "
-        "through the forward costs thousands of times more."
+    budget = max(
+        floor, factor * _reference_seconds(lambda: getattr(ref, backward)(*douts, ref_result[-1]))
     )
+
+    def attempt(timeout: float) -> None:
+        result = _expect_forward_tuple(student.call(forward, keep=(-1,), **inputs), forward)
+        student.call_untimed(backward, *douts, result[-1], timeout=timeout)
+
+    elapsed = _student_seconds(student, attempt, budget)
+    if elapsed > budget:
+        raise _too_slow(backward, elapsed, budget)
+
+
+def expect_call_fast(
+    student: StudentProxy,
+    ref,
+    fn: str,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    factor: float = 50.0,
+    floor: float = 2.0,
+) -> None:
+    """Like expect_backward_fast, for a function that returns its own gradient (a loss)."""
+    kwargs = kwargs or {}
+    budget = max(floor, factor * _reference_seconds(lambda: getattr(ref, fn)(*args, **kwargs)))
+
+    def attempt(timeout: float) -> None:
+        student.call_untimed(fn, *args, timeout=timeout, **kwargs)
+
+    elapsed = _student_seconds(student, attempt, budget)
+    if elapsed > budget:
+        raise _too_slow(fn, elapsed, budget)

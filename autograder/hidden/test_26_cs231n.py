@@ -1,0 +1,738 @@
+"""Hidden tests for 26_cs231n (the CS231n toolbox).
+
+Grade cells and points: gradcheck 5, affine 3, relu 2, svm_loss 3, softmax_loss 3, two_layer 6,
+optim 5, conv 5 (32 in all). Gradient-check tolerances are the engine's defaults (1e-7 against
+centred differences of the reference, 1e-8 against the reference's analytic gradient; 1e-6 for
+the whole model). The numbers beside each test are the reference's worst norm-wise relative error
+on that test's inputs over 10 random upstreams (seeds 0..9), measured with s30kit's check_layer /
+check_loss on the reference. Timings in the integrity comments were measured in-process with one
+BLAS thread on the 2-core development machine (shared with other jobs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder.testing import (
+    Fail,
+    GradResult,
+    expect_array,
+    expect_backward_fast,
+    expect_call_fast,
+    expect_close,
+    expect_gradient,
+    expect_keys,
+    graded,
+    layer_gradcheck,
+    loss_gradcheck,
+    train_with_student,
+)
+from s30kit.data_26_cs231n import spiral
+from s30kit.gradcheck import compare, numerical_gradient
+from s30kit.optim import train
+
+
+# ------------------------------------------------------------------------------ helpers
+def _call_forward(student, fn, *args, **kwargs):
+    """Call a student forward keeping its cache in the worker; check it returns (out, cache)."""
+    out = student.call(fn, *args, keep=(-1,), **kwargs)
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise Fail(f"{fn} should return a pair (out, cache)")
+    return out
+
+
+def _call_loss(student, fn, scores, y):
+    """The student's (loss, dscores), validated."""
+    out = student.call(fn, scores, y)
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise Fail(f"{fn} should return a pair (loss, dscores)")
+    loss = float(expect_array(out[0], (), f"the loss returned by {fn}"))
+    return loss, expect_array(out[1], scores.shape, f"dscores returned by {fn}")
+
+
+def _expect_scalar_close(what, got, expected, tol):
+    """Fail unless the float ``got`` is within relative ``tol`` of ``expected`` (NaN fails)."""
+    got = float(expect_array(got, (), what))
+    diff = abs(got - expected) / max(1.0, abs(expected))
+    if not diff <= tol:
+        raise Fail(f"{what} is wrong: relative difference {diff:.2e} (tolerance {tol:.0e})")
+    return got
+
+
+def _scores_away_from_kinks(rng, N, C, margin=1e-3):
+    """Scores and labels whose hinge margins s_j - s_y + 1 are all at least ``margin`` from 0."""
+    y = rng.integers(0, C, size=N)
+    scores = rng.standard_normal((N, C))
+    while True:
+        m = scores - scores[np.arange(N), y][:, None] + 1.0
+        m[np.arange(N), y] = 1.0
+        if np.all(np.abs(m) > margin):
+            return scores, y
+        scores = rng.standard_normal((N, C))
+
+
+def _loss_gradient_result(student, ref, fn, scores, y):
+    """Compare the student's dscores with centred differences of the reference loss and with
+    the reference's analytic dscores."""
+    _, dscores = _call_loss(student, fn, scores, y)
+    s = scores.copy()
+    num = numerical_gradient(lambda: getattr(ref, fn)(s, y)[0], s)
+    _, ref_d = getattr(ref, fn)(scores.copy(), y)
+    return {
+        "dscores": GradResult(compare("dscores", dscores, num), compare("dscores", dscores, ref_d))
+    }
+
+
+# ------------------------------------------------------------------------ 1. gradient checking (5)
+@graded(cell="gradcheck", kind="forward", points=1.5)
+def test_numerical_gradient_matches_reference(student, ref, rng):
+    cases = [
+        ("cubic", (3, 4), 1e-5),
+        ("sin_times_x", (5,), 1e-5),
+        ("logsumexp", (2, 3, 2), 1e-5),
+        ("cubic", (1,), 1e-3),
+        ("sin_times_x", (2, 2), 1e-2),
+    ]
+    for name, shape, h in cases:
+        x = rng.standard_normal(shape)
+        f, _ = student.call("example_function", name)
+        got = student.call("numerical_gradient", f, x, h=h)
+        f_ref, _ = ref.example_function(name)
+        expected = ref.numerical_gradient(f_ref, x.copy(), h)
+        # Reference vs itself with other but equivalent arithmetic: < 1e-10.
+        expect_close(
+            f"numerical_gradient of {name} at x of shape {shape} with h={h:g}",
+            got,
+            expected,
+            tol=1e-8,
+        )
+
+
+@graded(cell="gradcheck", kind="property", points=0.5)
+def test_numerical_gradient_is_centred(student, ref):
+    # For f = sum(x^3) the centred difference is exactly 3x^2 + h^2; a one-sided difference
+    # gives 3x^2 +- 3xh + h^2.
+    x = np.array([2.0, -1.0, 0.5, -3.0])
+    f, _ = student.call("example_function", "cubic")
+    got = expect_array(student.call("numerical_gradient", f, x, h=0.1), x.shape, "the gradient")
+    err = np.abs(got - (3 * x**2 + 0.01)).max()
+    if err > 1e-9:
+        raise Fail(
+            f"numerical_gradient with h=0.1 on sum(x**3) is off by up to {err:.2e} from the "
+            "centred difference (f(x+h) - f(x-h)) / 2h"
+        )
+
+
+@graded(cell="gradcheck", kind="forward", points=1.0)
+def test_relative_error_matches_reference(student, ref, rng):
+    a = rng.standard_normal((3, 4))
+    cases = [
+        ("two random arrays", a, rng.standard_normal((3, 4))),
+        ("nearly equal arrays", a, a + 1e-6 * rng.standard_normal((3, 4))),
+        ("a and 2a", a, 2 * a),
+        ("a and -a", rng.standard_normal(5), None),
+        ("zeros and a non-zero array", np.zeros((2, 3, 2)), rng.standard_normal((2, 3, 2))),
+        ("a non-zero array and zeros", rng.standard_normal(4), np.zeros(4)),
+        ("single entries", np.array([3.0]), np.array([1.0])),
+    ]
+    for what, x, z in cases:
+        z = -x if z is None else z
+        got = student.call("relative_error", x, z)
+        _expect_scalar_close(f"relative_error for {what}", got, ref.relative_error(x, z), 1e-10)
+    got = student.call("relative_error", np.zeros((2, 2)), np.zeros((2, 2)))
+    if float(expect_array(got, (), "relative_error of two zero arrays")) != 0.0:
+        raise Fail("relative_error of two all-zero arrays should be 0.0")
+
+
+# Reference values on these inputs: tanh 1.7e-11, softmax 2.2e-11 (correct backwards: must be
+# below 1e-7); softmax_zero_grad 1.0, flip_forgotten 0.586, square_missing_2 0.333 (bugs: compared
+# with the reference's value to a relative 1e-6, since the seed fixes the upstream).
+_LAYERS = ["tanh", "softmax", "softmax_zero_grad", "flip_forgotten", "square_missing_2"]
+
+
+@graded(cell="gradcheck", kind="property", points=0.4)
+@pytest.mark.parametrize("layer", _LAYERS)
+def test_grad_check_flags_planted_bugs(student, ref, layer):
+    x = np.random.default_rng(2601).standard_normal((3, 5))
+    fwd, bwd = student.call("example_layer", layer)
+    got = student.call("grad_check", fwd, bwd, x, seed=7)
+    got = float(expect_array(got, (), f"grad_check's result for the {layer} layer"))
+    expected = ref.grad_check(*ref.example_layer(layer), x.copy(), seed=7)
+    if layer in ("tanh", "softmax"):
+        if not got <= 1e-7:
+            raise Fail(
+                f"grad_check reports a relative error of {got:.2e} for the {layer} layer, whose "
+                "backward is correct (it should be below 1e-7)"
+            )
+    elif not abs(got - expected) <= 1e-6 * expected:
+        raise Fail(
+            f"grad_check reports {got:.3e} for the {layer} layer, whose backward is wrong; that is "
+            "not the relative error between its dx and the numerical gradient for the upstream "
+            "dout = np.random.default_rng(seed).standard_normal(out.shape)"
+        )
+
+
+# ---------------------------------------------------------------------------------- 2. affine (3)
+@graded(cell="affine", kind="forward", points=0.75)
+def test_affine_forward_matches_reference(student, ref, rng):
+    for N, D, M in [(4, 3, 5), (1, 1, 1), (7, 10, 2), (2, 6, 6)]:
+        x, W, b = rng.standard_normal((N, D)), rng.standard_normal((D, M)), rng.standard_normal(M)
+        y, _ = _call_forward(student, "affine_forward", x, W, b)
+        expect_close(f"y for x ({N}, {D}), W ({D}, {M})", y, ref.affine_forward(x, W, b)[0], 1e-10)
+
+
+# Reference: dx 2.8e-11, dW 2.6e-11, db 2.8e-11 (tolerance 1e-7).
+@graded(cell="affine", kind="gradcheck", points=0.5)
+@pytest.mark.parametrize("grad", ["dx", "dW", "db"])
+def test_affine_backward_gradcheck(student, ref, memo, grad):
+    rng = np.random.default_rng(2602)
+    inputs = dict(
+        x=rng.standard_normal((3, 4)), W=rng.standard_normal((4, 5)), b=rng.standard_normal(5)
+    )
+    res = layer_gradcheck(
+        student, ref, "affine_forward", "affine_backward", inputs, seed=13, memo=memo
+    )
+    expect_gradient(res, grad)
+
+
+# Size: x (64, 256), W (256, 256): 81 920 inputs and parameters. The reference backward takes
+# 0.3 ms, so the budget is the 2 s floor; centred differences need 2 x 81 920 forward calls
+# (0.15 ms each), i.e. ~25 s.
+@graded(cell="affine", kind="integrity", points=0.75)
+def test_affine_backward_fast(student, ref):
+    rng = np.random.default_rng(2603)
+    inputs = dict(
+        x=rng.standard_normal((64, 256)),
+        W=rng.standard_normal((256, 256)) / 16,
+        b=rng.standard_normal(256),
+    )
+    expect_backward_fast(student, ref, "affine_forward", "affine_backward", inputs)
+
+
+# ------------------------------------------------------------------------------------ 3. relu (2)
+@graded(cell="relu", kind="forward", points=0.5)
+def test_relu_forward_matches_reference(student, ref, rng):
+    for shape in [(3, 4), (2, 3, 4, 5), (1,)]:
+        x = rng.standard_normal(shape)
+        x.flat[0] = 0.0
+        out, _ = _call_forward(student, "relu_forward", x)
+        expect_close(f"out for x of shape {shape}", out, ref.relu_forward(x)[0], 1e-12)
+
+
+# Reference: dx 2.2e-11 (tolerance 1e-7).
+@graded(cell="relu", kind="gradcheck", points=0.5)
+def test_relu_backward_gradcheck(student, ref, memo):
+    rng = np.random.default_rng(2604)
+    x = rng.standard_normal((3, 2, 5))
+    x[np.abs(x) < 1e-2] = 0.5  # away from the kink
+    res = layer_gradcheck(
+        student, ref, "relu_forward", "relu_backward", dict(x=x), seed=13, memo=memo
+    )
+    expect_gradient(res, "dx")
+
+
+@graded(cell="relu", kind="integrity", points=0.5)
+def test_relu_backward_at_kinks(student, ref, rng):
+    # Half the inputs sit within 1e-8 of the kink (random side). An analytic backward is exact
+    # there; centred differences (step ~1e-5) straddle the kink and return half the slope.
+    x = rng.standard_normal((4, 6))
+    near = rng.random((4, 6)) < 0.5
+    x[near] = 1e-8 * rng.choice([-1.0, 1.0], size=int(near.sum()))
+    dout = rng.standard_normal((4, 6))
+    _, cache = _call_forward(student, "relu_forward", x)
+    g = expect_keys(
+        student.call("relu_backward", dout, cache), ["dx"], "the dict returned by relu_backward"
+    )
+    expect_close(
+        "dx with inputs 1e-8 from the kink",
+        g["dx"],
+        ref.relu_backward(dout, ref.relu_forward(x)[1])["dx"],
+        1e-8,
+    )
+
+
+# Size: x (256, 512) = 131 072 entries; the reference backward takes 0.2 ms (budget: the 2 s
+# floor); centred differences need 2 x 131 072 forward calls of 0.06 ms (~16 s).
+@graded(cell="relu", kind="integrity", points=0.5)
+def test_relu_backward_fast(student, ref):
+    x = np.random.default_rng(2605).standard_normal((256, 512))
+    expect_backward_fast(student, ref, "relu_forward", "relu_backward", dict(x=x))
+
+
+# -------------------------------------------------------------------------------- 4. svm loss (3)
+@graded(cell="svm_loss", kind="forward", points=0.75)
+def test_svm_loss_matches_reference(student, ref, rng):
+    for N, C, scale in [(5, 4, 1.0), (1, 3, 1.0), (8, 10, 3.0), (6, 2, 0.3)]:
+        scores, y = scale * rng.standard_normal((N, C)), rng.integers(0, C, size=N)
+        loss, _ = _call_loss(student, "svm_loss", scores, y)
+        _expect_scalar_close(
+            f"the SVM loss for scores ({N}, {C})", loss, ref.svm_loss(scores, y)[0], 1e-10
+        )
+
+
+# Reference: dscores 3.2e-11 on this input, at most 9e-11 over 10 random draws (tolerance 1e-7);
+# every margin is at least 1e-3 from the kink.
+@graded(cell="svm_loss", kind="gradcheck", points=0.75)
+def test_svm_loss_gradient(student, ref):
+    scores, y = _scores_away_from_kinks(np.random.default_rng(2606), 6, 5)
+    expect_gradient(_loss_gradient_result(student, ref, "svm_loss", scores, y), "dscores")
+
+
+@graded(cell="svm_loss", kind="property", points=0.5)
+def test_svm_loss_zero_when_margins_met_and_C_minus_1_when_tied(student, ref, rng):
+    N, C = 5, 4
+    y = rng.integers(0, C, size=N)
+    scores = rng.uniform(-0.2, 0.2, size=(N, C))
+    scores[np.arange(N), y] += 1.5  # the correct class wins by more than the margin 1
+    loss, dscores = _call_loss(student, "svm_loss", scores, y)
+    if loss != 0.0 or np.any(dscores != 0.0):
+        raise Fail(
+            "when every correct score beats the others by more than 1, the SVM loss and its "
+            f"gradient should be exactly 0 (got loss {loss:.3g}, largest |dscores| "
+            f"{np.abs(dscores).max():.3g})"
+        )
+    loss, _ = _call_loss(student, "svm_loss", np.full((N, C), 0.7), y)
+    if abs(loss - (C - 1)) > 1e-12:
+        raise Fail(
+            f"when all scores are equal every incorrect class violates the margin by 1, so the "
+            f"loss should be C - 1 = {C - 1} (got {loss:.6g}); does the correct class count itself?"
+        )
+
+
+@graded(cell="svm_loss", kind="integrity", points=0.75)
+def test_svm_loss_at_margin_kinks(student, ref, rng):
+    # In every row two incorrect classes sit within 1e-8 of the hinge's kink (random side).
+    # An analytic gradient is exact there; centred differences return half the slope.
+    N, C = 6, 5
+    scores, y = rng.standard_normal((N, C)), rng.integers(0, C, size=N)
+    for i in range(N):
+        others = [j for j in range(C) if j != y[i]]
+        for j in rng.choice(others, size=2, replace=False):
+            scores[i, j] = scores[i, y[i]] - 1.0 + 1e-8 * rng.choice([-1.0, 1.0])
+    _, dscores = _call_loss(student, "svm_loss", scores, y)
+    expect_close(
+        "dscores with margins 1e-8 from the kink", dscores, ref.svm_loss(scores, y)[1], 1e-8
+    )
+
+
+# Size: scores (5000, 10) = 50 000 entries; the reference takes 0.35 ms (budget: the 2 s floor);
+# a gradient by centred differences needs 100 000 loss evaluations of 0.35 ms (~35 s). The
+# course notes' loop version (svm_loss_naive, a VARIANT in the catalogue) scores full marks.
+@graded(cell="svm_loss", kind="integrity", points=0.25)
+def test_svm_loss_fast(student, ref):
+    rng = np.random.default_rng(2607)
+    expect_call_fast(
+        student, ref, "svm_loss", (rng.standard_normal((5000, 10)), rng.integers(0, 10, size=5000))
+    )
+
+
+# ---------------------------------------------------------------------------- 5. softmax loss (3)
+@graded(cell="softmax_loss", kind="forward", points=0.75)
+def test_softmax_loss_matches_reference(student, ref, rng):
+    for N, C, scale in [(5, 4, 1.0), (1, 3, 1.0), (8, 10, 3.0), (6, 2, 0.3)]:
+        scores, y = scale * rng.standard_normal((N, C)), rng.integers(0, C, size=N)
+        loss, _ = _call_loss(student, "softmax_loss", scores, y)
+        _expect_scalar_close(
+            f"the softmax loss for scores ({N}, {C})", loss, ref.softmax_loss(scores, y)[0], 1e-10
+        )
+
+
+# Reference: dscores 6.2e-11 on this input, at most 1e-10 over 10 random draws (tolerance 1e-7).
+@graded(cell="softmax_loss", kind="gradcheck", points=0.75)
+def test_softmax_loss_gradient(student, ref):
+    rng = np.random.default_rng(2608)
+    scores, y = rng.standard_normal((6, 5)), rng.integers(0, 5, size=6)
+    expect_gradient(_loss_gradient_result(student, ref, "softmax_loss", scores, y), "dscores")
+
+
+@graded(cell="softmax_loss", kind="property", points=0.75)
+def test_softmax_loss_is_stable_for_large_scores(student, ref, rng):
+    # Scores of typical size 1000 (exp overflows above 709): the row maximum must be subtracted.
+    scores, y = 1000.0 * rng.standard_normal((5, 4)), rng.integers(0, 4, size=5)
+    scores[0, y[0]] = scores[0].max() + 1.0  # a confident correct example: loss ~ e^-1000
+    loss, dscores = _call_loss(student, "softmax_loss", scores, y)
+    ref_loss, ref_d = ref.softmax_loss(scores, y)
+    _expect_scalar_close("the softmax loss for scores of size ~1000", loss, ref_loss, 1e-10)
+    expect_close("dscores for scores of size ~1000", dscores, ref_d, 1e-10)
+
+
+@graded(cell="softmax_loss", kind="property", points=0.5)
+def test_softmax_loss_uniform_scores_give_ln_C(student, ref, rng):
+    N, C = 4, 6
+    y = rng.integers(0, C, size=N)
+    loss, dscores = _call_loss(student, "softmax_loss", np.full((N, C), 2.5), y)
+    if abs(loss - np.log(C)) > 1e-12:
+        raise Fail(f"with equal scores the loss should be ln C = {np.log(C):.6f}, got {loss:.6f}")
+    expected = np.full((N, C), 1.0 / C)
+    expected[np.arange(N), y] -= 1.0
+    expect_close(
+        "dscores with equal scores (it should be (1/C - onehot) / N)", dscores, expected / N, 1e-12
+    )
+
+
+# Size: scores (5000, 10); reference 0.7 ms (budget: the 2 s floor); centred differences need
+# 100 000 loss evaluations (~65 s).
+@graded(cell="softmax_loss", kind="integrity", points=0.25)
+def test_softmax_loss_fast(student, ref):
+    rng = np.random.default_rng(2609)
+    expect_call_fast(
+        student,
+        ref,
+        "softmax_loss",
+        (rng.standard_normal((5000, 10)), rng.integers(0, 10, size=5000)),
+    )
+
+
+# ------------------------------------------------------------------------------- 6. two-layer (6)
+def _net_problem(seed, N=5, D=4, H=6, C=3, margin=1e-3):
+    """Generic parameters and data whose hidden pre-activations all stay away from the kink."""
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((N, D)), rng.integers(0, C, size=N)
+    params = {
+        "W1": rng.standard_normal((D, H)) / np.sqrt(D),
+        "b1": 0.5 * rng.standard_normal(H),
+        "W2": rng.standard_normal((H, C)),
+        "b2": 0.5 * rng.standard_normal(C),
+    }
+    while np.any(np.abs(X @ params["W1"] + params["b1"]) < margin):
+        params["b1"] = 0.5 * rng.standard_normal(H)
+    return params, (X, y)
+
+
+@graded(cell="two_layer", kind="forward", points=0.75)
+def test_two_layer_loss_matches_reference(student, ref):
+    for seed, shape in [(1, (5, 4, 6, 3)), (2, (1, 3, 4, 2)), (3, (9, 2, 16, 5))]:
+        params, batch = _net_problem(2610 + seed, *shape)
+        out = student.call("two_layer_loss", params, batch)
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise Fail("two_layer_loss should return a pair (loss, grads)")
+        N, D, H, C = shape
+        _expect_scalar_close(
+            f"the loss for N={N}, D={D}, H={H}, C={C}",
+            out[0],
+            ref.two_layer_loss(params, batch)[0],
+            1e-10,
+        )
+
+
+def _net_report(student, ref, memo):
+    key = ("two_layer_loss_gradcheck",)
+    if key not in memo:
+        params, batch = _net_problem(2611)
+        try:
+            memo[key] = loss_gradcheck(
+                student, ref, "two_layer_loss", params, batch, n_coords=8, seed=13
+            )
+        except Exception as exc:  # reported by every case
+            memo[key] = exc
+    if isinstance(memo[key], Exception):
+        raise memo[key]
+    return memo[key]
+
+
+# Whole model: 8 sampled coordinates plus one random direction per parameter, centred
+# differences of the reference loss. Reference, every coordinate, 5 problems (this one and seeds
+# 1..4): W1 4.8e-11, b1 3.1e-11, W2 4.5e-11, b2 5.2e-11 (tolerance 1e-6, the engine's default for
+# whole-model checks).
+@graded(cell="two_layer", kind="gradcheck", points=0.5)
+@pytest.mark.parametrize("param", ["W1", "b1", "W2", "b2"])
+def test_two_layer_loss_gradcheck(student, ref, memo, param):
+    check = _net_report(student, ref, memo)[param]
+    if not check.passed:
+        raise Fail("wrong gradient: " + check.describe())
+
+
+@graded(cell="two_layer", kind="property", points=0.75)
+def test_two_layer_loss_regularisation(student, ref):
+    params, batch = _net_problem(2612)
+    out = student.call("two_layer_loss", params, batch, reg=0.3)
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise Fail("two_layer_loss should return a pair (loss, grads)")
+    ref_loss, ref_grads = ref.two_layer_loss(params, batch, reg=0.3)
+    _expect_scalar_close("the loss with reg=0.3", out[0], ref_loss, 1e-10)
+    grads = expect_keys(out[1], list(params), "the grads returned by two_layer_loss")
+    for k in params:
+        expect_close(f"grads[{k!r}] with reg=0.3", grads[k], ref_grads[k], 1e-8)
+
+
+# Training on fixed data: spiral(20 per class, seed 100), H=32, Adam lr 3e-2, 60 steps.
+# Reference, mean of the last 5 losses / first loss, params seeds 0..5 (data seeds 100+seed):
+# 0.176, 0.123, 0.092, 0.111, 0.123, 0.093 -> threshold 0.3. This test uses seed 0. The loss
+# curve must track the reference's to a relative 1e-6 at every step (differently written
+# correct code agrees to ~1e-13). The reference run takes ~15 ms in-process.
+TRAIN_STEPS, TRAIN_LR, TRAIN_RATIO, TRACK_TOL, TRAIN_BUDGET_S = 60, 3e-2, 0.3, 1e-6, 5.0
+
+
+def _train_problem(ref):
+    X, y = spiral(20, 3, seed=100)
+    return ref.init_two_layer(2, 32, 3, seed=0), (X, y)
+
+
+@graded(cell="two_layer", kind="training", points=1.5)
+def test_two_layer_training_reduces_loss_like_reference(student, ref):
+    params, batch = _train_problem(ref)
+    losses = np.asarray(
+        train_with_student(
+            student,
+            "two_layer_loss",
+            params,
+            lambda s: batch,
+            TRAIN_STEPS,
+            lr=TRAIN_LR,
+            max_seconds=TRAIN_BUDGET_S,
+        )
+    )
+    ref_losses = np.array(
+        train(
+            ref.two_layer_loss,
+            {k: v.copy() for k, v in params.items()},
+            lambda s: batch,
+            TRAIN_STEPS,
+            lr=TRAIN_LR,
+        )
+    )
+    ratio = losses[-5:].mean() / losses[0]
+    if ratio > TRAIN_RATIO:
+        raise Fail(
+            f"training did not reduce the loss enough: the last losses average {ratio:.2f} x the "
+            f"first one after {TRAIN_STEPS} Adam steps (should be at most {TRAIN_RATIO})"
+        )
+    dev = np.abs(losses - ref_losses) / np.abs(ref_losses)
+    if dev.max() > TRACK_TOL:
+        k = int(np.argmax(dev > TRACK_TOL))
+        raise Fail(
+            f"the training curve departs from the expected one at step {k} (relative difference "
+            f"{dev[k]:.1e}): the loss or gradients are slightly off"
+        )
+
+
+# Size: D=200, H=200, C=10 (42 210 parameters), N=100. The reference takes 0.8 ms (budget: the
+# 2 s floor); gradients by centred differences need 84 420 loss evaluations of 0.8 ms (~65 s).
+@graded(cell="two_layer", kind="integrity", points=1.0)
+def test_two_layer_loss_fast(student, ref):
+    rng = np.random.default_rng(2613)
+    params = {
+        "W1": rng.standard_normal((200, 200)) / np.sqrt(200),
+        "b1": np.zeros(200),
+        "W2": rng.standard_normal((200, 10)) / np.sqrt(200),
+        "b2": np.zeros(10),
+    }
+    batch = (rng.standard_normal((100, 200)), rng.integers(0, 10, size=100))
+    expect_call_fast(student, ref, "two_layer_loss", (params, batch))
+
+
+# -------------------------------------------------------------------------------- 7. optimisers (5)
+def _quadratic(seed):
+    """A fixed ill-conditioned quadratic 0.5 * sum(a * theta^2) over a dict of two arrays."""
+    rng = np.random.default_rng(seed)
+    a = {"w": np.exp(rng.uniform(-2, 2, size=(3, 4))), "b": np.exp(rng.uniform(-2, 2, size=4))}
+    theta = {"w": rng.standard_normal((3, 4)), "b": rng.standard_normal(4)}
+    return a, theta
+
+
+def _trajectory(step, a, theta, state, steps, **kw):
+    """Parameters after each of ``steps`` steps on the quadratic (``state`` None: plain SGD)."""
+    out = []
+    for _ in range(steps):
+        grads = {k: a[k] * theta[k] for k in theta}
+        if state is None:
+            theta = step(theta, grads, **kw)
+        else:
+            theta, state = step(theta, grads, state, **kw)
+        out.append(theta)
+    return out
+
+
+def _student_step(student, fn, has_state):
+    """The student's optimiser step as a local function, its results validated."""
+
+    def step(theta, grads, *state, **kw):
+        res = student.call(fn, theta, grads, *state, **kw)
+        if has_state:
+            if not isinstance(res, tuple) or len(res) != 2:
+                raise Fail(f"{fn} should return a pair (new_params, new_state)")
+            res, new_state = res
+        res = expect_keys(res, list(theta), f"the params returned by {fn}")
+        new = {
+            k: expect_array(res[k], theta[k].shape, f"params[{k!r}] returned by {fn}")
+            for k in theta
+        }
+        return (new, new_state) if has_state else new
+
+    return step
+
+
+def _compare_trajectories(fn, got, expected, what):
+    for t, (g, e) in enumerate(zip(got, expected)):
+        for k in e:
+            err = np.abs(g[k] - e[k]).max() / (1.0 + np.abs(e[k]).max())
+            if err > 1e-10:
+                raise Fail(
+                    f"{fn} ({what}): params[{k!r}] after step {t + 1} differ from the expected "
+                    f"update (relative difference {err:.1e})"
+                )
+
+
+@graded(cell="optim", kind="forward", points=1.0)
+def test_sgd_step_trajectory_matches_reference(student, ref):
+    a, theta = _quadratic(2614)
+    got = _trajectory(_student_step(student, "sgd_step", False), a, theta, None, 10, lr=0.3)
+    exp = _trajectory(ref.sgd_step, a, theta, None, 10, lr=0.3)
+    _compare_trajectories("sgd_step", got, exp, "lr=0.3, 10 steps on a quadratic")
+
+
+@graded(cell="optim", kind="forward", points=1.0)
+def test_sgd_momentum_trajectory_matches_reference(student, ref):
+    a, theta = _quadratic(2615)
+    for kw in ({"lr": 0.1}, {"lr": 0.2, "mu": 0.5}):
+        st = student.call("init_momentum_state", theta)
+        got = _trajectory(_student_step(student, "sgd_momentum_step", True), a, theta, st, 12, **kw)
+        exp = _trajectory(ref.sgd_momentum_step, a, theta, ref.init_momentum_state(theta), 12, **kw)
+        _compare_trajectories("sgd_momentum_step", got, exp, f"{kw}, 12 steps on a quadratic")
+
+
+@graded(cell="optim", kind="forward", points=1.5)
+def test_adam_trajectory_matches_reference(student, ref):
+    a, theta = _quadratic(2616)
+    for kw in ({"lr": 0.05}, {"lr": 0.1, "beta1": 0.5, "beta2": 0.9, "eps": 1e-3}):
+        st = student.call("init_adam_state", theta)
+        got = _trajectory(_student_step(student, "adam_step", True), a, theta, st, 12, **kw)
+        exp = _trajectory(ref.adam_step, a, theta, ref.init_adam_state(theta), 12, **kw)
+        _compare_trajectories("adam_step", got, exp, f"{kw}, 12 steps on a quadratic")
+
+
+@graded(cell="optim", kind="property", points=0.5)
+def test_adam_first_step_moves_each_parameter_by_lr(student, ref, rng):
+    # Bias correction makes the first step -lr * g / (|g| + eps): ~lr whatever the gradient's scale.
+    theta = {"w": rng.standard_normal((2, 3)), "b": rng.standard_normal(3)}
+    # Gradient entries of size 1e-3..2e-3 and 100..200 (never near 0, where eps would matter).
+    sizes = {"w": 1e-3 * (1 + rng.random((2, 3))), "b": 1e2 * (1 + rng.random(3))}
+    grads = {k: v * rng.choice([-1.0, 1.0], size=v.shape) for k, v in sizes.items()}
+    res = student.call("adam_step", theta, grads, ref.init_adam_state(theta), 0.01)
+    if not isinstance(res, tuple) or len(res) != 2:
+        raise Fail("adam_step should return a pair (new_params, new_state)")
+    new = expect_keys(res[0], ["w", "b"], "the params returned by adam_step")
+    for k in theta:
+        step = expect_array(new[k], theta[k].shape, f"params[{k!r}]") - theta[k]
+        expected = -0.01 * np.sign(grads[k])
+        dev = np.abs(step - expected).max()
+        if not dev <= 1e-4 * 0.01:
+            raise Fail(
+                f"Adam's first step should move every entry of params[{k!r}] by about lr = 0.01 "
+                f"against its gradient's sign; the largest deviation is {dev:.2e} "
+                "(bias correction: m_hat = m / (1 - beta1**t), v_hat = v / (1 - beta2**t), t = 1)"
+            )
+
+
+# Training: the trusted side computes the gradients (reference two_layer_loss on the problem of
+# the two-layer training test), the student's adam_step makes the updates, 60 steps. Reference
+# ratios as there (0.092-0.176 over 6 seeds) -> threshold 0.3; the curve must track the
+# reference's to a relative 1e-8 (it is the same arithmetic: measured 2e-16).
+@graded(cell="optim", kind="training", points=1.0)
+def test_adam_trains_two_layer_net_like_reference(student, ref):
+    params, batch = _train_problem(ref)
+
+    def run(step_fn, state):
+        p, losses = {k: v.copy() for k, v in params.items()}, []
+        for _ in range(TRAIN_STEPS):
+            loss, grads = ref.two_layer_loss(p, batch)
+            losses.append(loss)
+            p, state = step_fn(p, grads, state, lr=TRAIN_LR)
+        return np.array(losses)
+
+    losses = run(_student_step(student, "adam_step", True), student.call("init_adam_state", params))
+    ref_losses = run(ref.adam_step, ref.init_adam_state(params))
+    if not np.all(np.isfinite(losses)):
+        raise Fail(
+            "training with your adam_step: the loss became NaN or inf at step "
+            f"{int(np.argmin(np.isfinite(losses)))}"
+        )
+    ratio = losses[-5:].mean() / losses[0]
+    if ratio > TRAIN_RATIO:
+        raise Fail(
+            f"training with your adam_step did not reduce the loss enough: {ratio:.2f} x the "
+            f"first loss after {TRAIN_STEPS} steps (should be at most {TRAIN_RATIO})"
+        )
+    dev = np.abs(losses - ref_losses) / np.abs(ref_losses)
+    if dev.max() > 1e-8:
+        k = int(np.argmax(dev > 1e-8))
+        raise Fail(
+            f"training with your adam_step departs from the expected curve at step {k} "
+            f"(relative difference {dev[k]:.1e})"
+        )
+
+
+# -------------------------------------------------------------------------------------- 8. conv (5)
+@graded(cell="conv", kind="forward", points=1.5)
+def test_conv_naive_forward_matches_reference(student, ref, rng):
+    cases = [
+        ("stride 1, pad 0", (2, 3, 5, 5), (4, 3, 3, 3), 1, 0),
+        ("stride 2, pad 1", (2, 3, 5, 5), (4, 3, 3, 3), 2, 1),
+        ("batch 1, one channel, 1x1 filters", (1, 1, 4, 3), (2, 1, 1, 1), 1, 0),
+        (
+            "a 2x3 filter on a 6x7 image, stride 2 (windows that do not fit are dropped)",
+            (2, 2, 6, 7),
+            (3, 2, 2, 3),
+            2,
+            0,
+        ),
+        ("pad 2, filter as large as the image", (1, 2, 3, 3), (2, 2, 3, 3), 1, 2),
+    ]
+    for what, xs, ws, stride, pad in cases:
+        x, w, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])
+        out, _ = _call_forward(student, "conv_naive_forward", x, w, b, stride=stride, pad=pad)
+        expect_close(f"out for {what}", out, ref.conv_naive_forward(x, w, b, stride, pad)[0], 1e-10)
+
+
+# Reference: dx 5.7e-11, dw 4.7e-11, db 1.1e-10 (tolerance 1e-7); overlapping windows, padding.
+@graded(cell="conv", kind="gradcheck", points=0.75)
+@pytest.mark.parametrize("grad", ["dx", "dw", "db"])
+def test_conv_naive_backward_gradcheck(student, ref, memo, grad):
+    rng = np.random.default_rng(2617)
+    inputs = dict(
+        x=rng.standard_normal((2, 2, 4, 5)),
+        w=rng.standard_normal((3, 2, 3, 3)),
+        b=rng.standard_normal(3),
+        stride=1,
+        pad=1,
+    )
+    res = layer_gradcheck(
+        student, ref, "conv_naive_forward", "conv_naive_backward", inputs, seed=13, memo=memo
+    )
+    expect_gradient(res, grad)
+
+
+@graded(cell="conv", kind="property", points=0.5)
+def test_conv_delta_filter_shifts_the_image(student, ref, rng):
+    # Filter f = a 1 at the top-left corner of channel f: with pad 1 this copies channel f moved
+    # one pixel down and right (cross-correlation: the filter is not flipped).
+    x = rng.standard_normal((2, 2, 5, 6))
+    w = np.zeros((2, 2, 3, 3))
+    w[0, 0, 0, 0] = w[1, 1, 0, 0] = 1.0
+    out, _ = _call_forward(student, "conv_naive_forward", x, w, np.zeros(2), stride=1, pad=1)
+    out = expect_array(out, (2, 2, 5, 6), "out")
+    expected = np.zeros_like(x)
+    expected[:, :, 1:, 1:] = x[:, :, :-1, :-1]
+    if np.abs(out - expected).max() > 1e-12:
+        raise Fail(
+            "a filter with a single 1 in its top-left corner (pad 1) should shift the image one "
+            "pixel down and right; is the filter flipped, or the padding misplaced?"
+        )
+
+
+# Size: x (10, 4, 16, 16) = 10 240 inputs, w (8, 4, 3, 3), pad 1. The reference backward takes
+# 18 ms (budget: the 2 s floor); a backward with four nested Python loops over (N, F, i, j), a
+# VARIANT in the catalogue, took 0.3 s under load and scores full marks; centred differences
+# need 2 x 10 528 forward calls of 7 ms (~145 s).
+@graded(cell="conv", kind="integrity", points=0.75)
+def test_conv_naive_backward_fast(student, ref):
+    rng = np.random.default_rng(2618)
+    inputs = dict(
+        x=rng.standard_normal((10, 4, 16, 16)),
+        w=rng.standard_normal((8, 4, 3, 3)),
+        b=rng.standard_normal(8),
+        stride=1,
+        pad=1,
+    )
+    expect_backward_fast(student, ref, "conv_naive_forward", "conv_naive_backward", inputs)

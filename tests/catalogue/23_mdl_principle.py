@@ -1,0 +1,268 @@
+"""Wrong implementations of 23_mdl_principle that the hidden tests must catch (test-of-tests).
+
+Each mutant replaces one exact substring of one answer cell of the source notebook (markers
+stripped).
+"""
+
+# The Gaussian code-length backward as written in the reference (the body only).
+_NLL_BACKWARD_BODY = """    Phi, w, r, inv_var = cache
+    dnats = LOG2E * dbits                          # (N,)
+    dr = dnats * r * inv_var                       # (N,) dL/dr
+    dmu = -dr                                      # (N,) r = y - mu
+    dw = Phi.T @ dmu                               # (D,)
+    dPhi = np.outer(dmu, w)                        # (N, D)
+    dlog_sigma = np.array([np.sum(dnats * (1.0 - r**2 * inv_var))])   # (1,)
+    return {"dPhi": dPhi, "dy": dr, "dw": dw, "dlog_sigma": dlog_sigma}"""
+
+# A backward that differentiates numerically through the forward. It recovers every input from
+# the cache (y = r + Phi w, log sigma = -log(1/sigma^2) / 2), so it is accurate to ~1e-10 and
+# passes every gradient check; only the realistic-size time budget catches it.
+_NLL_NUMERICAL_BACKWARD = """    Phi, w, r, inv_var = cache
+    args = {"Phi": Phi.copy(), "y": r + Phi @ w, "w": w.copy(),
+            "log_sigma": -0.5 * np.log(inv_var)}
+
+    def objective():
+        return np.sum(gauss_nll_forward(**args)[0] * dbits)
+
+    grads = {}
+    for name, arr in args.items():
+        grad = np.zeros_like(arr)
+        for idx in np.ndindex(arr.shape):
+            old = arr[idx]
+            h = 1e-5 * max(1.0, abs(old))
+            arr[idx] = old + h
+            f_plus = objective()
+            arr[idx] = old - h
+            f_minus = objective()
+            arr[idx] = old
+            grad[idx] = (f_plus - f_minus) / (2 * h)
+        grads["d" + name] = grad
+    return grads"""
+
+_NLL_FORWARD_CASES = [
+    "gauss_nll_forward_matches_reference[N7_D4]",
+    "gauss_nll_forward_matches_reference[batch1]",
+    "gauss_nll_forward_matches_reference[degree0]",
+    "gauss_nll_forward_matches_reference[small_sigma]",
+]
+
+MUTANTS = [
+    # ---------------------------------------------------------------- gauss_nll
+    dict(
+        name="numerical_backward",
+        cell="gauss_nll_code",
+        old=_NLL_BACKWARD_BODY,
+        new=_NLL_NUMERICAL_BACKWARD,
+        catches=["gauss_nll_backward_fast_at_realistic_size"],
+    ),
+    dict(
+        name="code_length_in_nats_not_bits",
+        cell="gauss_nll_code",
+        old="bits = LOG2E * nats",
+        new="bits = nats",
+        # The backward is untouched (and right), so only the values give it away.
+        catches=_NLL_FORWARD_CASES
+        + [
+            "gauss_nll_entropy_and_units",
+            "gauss_poly_nll_value_matches_reference",
+            "gauss_poly_nll_gradcheck",
+        ],
+    ),
+    dict(
+        name="sigma_not_squared",
+        cell="gauss_nll_code",
+        old="inv_var = np.exp(-2.0 * log_sigma)",
+        new="inv_var = np.exp(-log_sigma)",
+        catches=_NLL_FORWARD_CASES
+        + ["gauss_nll_backward_gradcheck[dlog_sigma]", "gauss_nll_entropy_and_units"],
+    ),
+    dict(
+        name="normaliser_log_sigma_forgotten",
+        cell="gauss_nll_code",
+        old="+ log_sigma + 0.5 * np.log(2.0 * np.pi)",
+        new="+ 0.5 * np.log(2.0 * np.pi)",
+        catches=_NLL_FORWARD_CASES
+        + [
+            "gauss_nll_entropy_and_units",
+            "gauss_poly_nll_gradcheck",
+            "gauss_poly_nll_trains_like_reference",
+        ],
+    ),
+    dict(
+        name="dlog_sigma_misses_the_normaliser",
+        cell="gauss_nll_code",
+        old="(1.0 - r**2 * inv_var)",
+        new="(-r**2 * inv_var)",
+        catches=[
+            "gauss_nll_backward_gradcheck[dlog_sigma]",
+            "gauss_poly_nll_gradcheck",
+            "gauss_poly_nll_trains_like_reference",
+            "fit_gd_follows_the_recipe",
+        ],
+    ),
+    dict(
+        name="dPhi_sign_flipped",
+        cell="gauss_nll_code",
+        old="dPhi = np.outer(dmu, w)",
+        new="dPhi = np.outer(dr, w)",
+        catches=["gauss_nll_backward_gradcheck[dPhi]"],
+    ),
+    dict(
+        name="dy_sign_flipped",
+        cell="gauss_nll_code",
+        old='"dy": dr',
+        new='"dy": dmu',
+        catches=["gauss_nll_backward_gradcheck[dy]"],
+    ),
+    dict(
+        name="dw_spurious_1_over_N",
+        cell="gauss_nll_code",
+        old="dw = Phi.T @ dmu ",
+        new="dw = Phi.T @ dmu / len(dmu) ",
+        catches=[
+            "gauss_nll_backward_gradcheck[dw]",
+            "gauss_poly_nll_gradcheck",
+        ],
+        # Adam is invariant to the scale of each parameter's gradient, so training cannot see it.
+    ),
+    # ---------------------------------------------------------------- gauss_poly_nll
+    dict(
+        name="mean_instead_of_sum",
+        cell="gauss_poly_nll_code",
+        old="return float(bits.sum()),",
+        new="return float(bits.mean()),",
+        catches=[
+            "gauss_poly_nll_value_matches_reference",
+            "gauss_poly_nll_gradcheck",
+            "gauss_poly_nll_trains_like_reference",
+        ],
+    ),
+    dict(
+        name="upstream_of_the_mean_for_a_sum_loss",
+        cell="gauss_poly_nll_code",
+        old="g = gauss_nll_backward(np.ones_like(bits), cache)",
+        new="g = gauss_nll_backward(np.ones_like(bits) / bits.size, cache)",
+        # Adam is invariant to the scale of the gradient, so training alone cannot see this.
+        catches=["gauss_poly_nll_gradcheck"],
+    ),
+    dict(
+        name="grads_keyed_like_backward",
+        cell="gauss_poly_nll_code",
+        old='{"w": g["dw"], "log_sigma": g["dlog_sigma"]}',
+        new='{"dw": g["dw"], "dlog_sigma": g["dlog_sigma"]}',
+        catches=["gauss_poly_nll_gradcheck", "gauss_poly_nll_trains_like_reference"],
+    ),
+    # ---------------------------------------------------------------- fit_gd
+    dict(
+        name="no_learning_rate_schedule",
+        cell="fit_gd_code",
+        old="opt.lr = cosine_lr(step, steps, lr)",
+        new="opt.lr = lr",
+        catches=["fit_gd_follows_the_recipe"],
+    ),
+    dict(
+        name="sigma_starts_at_one",
+        cell="fit_gd_code",
+        old='"log_sigma": np.array([0.5 * np.log(np.mean(y**2))])',
+        new='"log_sigma": np.array([0.0])',
+        catches=["fit_gd_follows_the_recipe"],
+    ),
+    dict(
+        name="fit_steps_uphill",
+        cell="fit_gd_code",
+        old="opt.step(params, grads)",
+        new="opt.step(params, {k: -g for k, g in grads.items()})",
+        catches=["fit_gd_follows_the_recipe", "fit_gd_reaches_the_optimum"],
+    ),
+    # ---------------------------------------------------------------- two_part_code
+    dict(
+        name="sigma_not_counted_as_a_parameter",
+        cell="two_part_code_code",
+        old="(degree + 2) * bits_per_param",
+        new="(degree + 1) * bits_per_param",
+        catches=["two_part_code_matches_reference", "two_part_code_charges_every_parameter"],
+    ),
+    dict(
+        name="data_bits_before_the_last_step",
+        cell="two_part_code_code",
+        old="""    params, _ = fit_gd(Phi, y, steps, lr)
+    data_bits, _ = gauss_poly_nll(params, (Phi, y))""",
+        new="""    params, fit_losses = fit_gd(Phi, y, steps, lr)
+    data_bits = fit_losses[-1]""",
+        catches=["two_part_code_matches_reference"],
+    ),
+    # ---------------------------------------------------------------- prequential_code
+    dict(
+        name="fit_includes_the_chunk_being_coded",
+        cell="prequential_code_code",
+        old="fit_gd(Phi[:a], y[:a], steps, lr)",
+        new="fit_gd(Phi[:b], y[:b], steps, lr)",
+        catches=["prequential_code_matches_reference"],
+    ),
+    dict(
+        name="fit_once_on_all_the_data",
+        cell="prequential_code_code",
+        old="fit_gd(Phi[:a], y[:a], steps, lr)",
+        new="fit_gd(Phi, y, steps, lr)",
+        catches=[
+            "prequential_code_matches_reference",
+            "prequential_never_looks_ahead",
+            "prequential_selects_the_true_degree",
+        ],
+    ),
+    dict(
+        name="first_chunk_with_unit_sigma",
+        cell="prequential_code_code",
+        old="np.array([np.log(PRIOR_SIGMA)])",
+        new="np.array([0.0])",
+        catches=[
+            "prequential_code_matches_reference",
+            "prequential_first_chunk_uses_only_the_prior",
+        ],
+    ),
+    dict(
+        name="points_sorted_by_x",
+        cell="prequential_code_code",
+        old="    Phi = legendre_features(x, degree)                     # (n, d + 1)\n\n",
+        new="""    order = np.argsort(x)
+    x, y = x[order], y[order]
+    Phi = legendre_features(x, degree)                     # (n, d + 1)
+
+""",
+        catches=["prequential_code_matches_reference"],
+    ),
+]
+
+
+# Correct but slow implementations: they must still score full marks (the integrity budget
+# catches finite differences, not honest Python loops).
+VARIANTS = [
+    dict(
+        name="gauss_nll_backward_loops_over_the_points",
+        cell="gauss_nll_code",
+        old=_NLL_BACKWARD_BODY,
+        new="""    Phi, w, r, inv_var = cache
+    N, D = Phi.shape
+    dPhi, dy, dw = np.zeros((N, D)), np.zeros(N), np.zeros(D)
+    dlog_sigma = np.zeros(1)
+    for i in range(N):
+        g = dbits[i] / np.log(2.0)
+        dr_i = g * r[i] * inv_var[0]
+        dy[i] = dr_i
+        dw -= dr_i * Phi[i]
+        dPhi[i] = -dr_i * w
+        dlog_sigma[0] += g * (1.0 - r[i] ** 2 * inv_var[0])
+    return {"dPhi": dPhi, "dy": dy, "dw": dw, "dlog_sigma": dlog_sigma}""",
+    ),
+    dict(
+        name="prequential_as_a_plain_loop",
+        cell="prequential_code_code",
+        old="    total, chunk_bits, _ = prequential_codelength(encode_chunk, zip(edges[:-1], edges[1:]), 0)",  # noqa: E501
+        new="""    chunk_bits = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        cost, _ = encode_chunk(a, (a, b))
+        chunk_bits.append(cost)
+    chunk_bits = np.array(chunk_bits)
+    total = float(chunk_bits.sum())""",
+    ),
+]
