@@ -18,7 +18,12 @@ from build import ROOT, solution_notebook, source_ids
 
 OUT = ROOT / "examples" / "submitted"
 BOB_BUG = {
+    "01_complexodynamics": "softmax_coupling_term_forgotten",
+    "02_char_rnn": "bptt_weight_gradient_not_accumulated",
     "03_lstm": "bptt_weight_gradient_not_accumulated",
+    "23_mdl_principle": "dlog_sigma_misses_the_normaliser",
+    "25_kolmogorov_complexity": "ctx_backward_repeated_contexts_not_accumulated",
+    "26_cs231n": "affine_transposed_weight_gradient",
     "13_transformer": "sdpa_softmax_backward_without_row_sum",
     "22_scaling_laws": "transposed_output_weight_gradient",
 }
