@@ -21,6 +21,8 @@ BOB_BUG = {
     "01_complexodynamics": "softmax_coupling_term_forgotten",
     "02_char_rnn": "bptt_weight_gradient_not_accumulated",
     "03_lstm": "bptt_weight_gradient_not_accumulated",
+    "04_rnn_regularization": "rec_backward_skips_the_recurrent_mask",
+    "05_keeping_nn_simple": "noisy_affine_dx_variance_path_missing_factor_2",
     "23_mdl_principle": "dlog_sigma_misses_the_normaliser",
     "25_kolmogorov_complexity": "ctx_backward_repeated_contexts_not_accumulated",
     "26_cs231n": "affine_transposed_weight_gradient",
