@@ -130,22 +130,26 @@ def load_reports(reports_dir: Path, subs: list[Submission]) -> list[tuple[str, d
 
 
 def grade_table(rows: list[tuple[str, dict]]) -> str:
-    """Students down, assignments across, ``score/max`` in each cell."""
+    """Students down, assignments across (by number, with a legend), ``score/max`` and a total;
+    ``!`` marks a submission that could not be graded at all."""
     students = sorted({s for s, _ in rows})
     ids = sorted({r["assignment"] for _, r in rows})
     cells = {(s, r["assignment"]): r for s, r in rows}
+    heads = [a.split("_")[0] if len(ids) > 2 else a for a in ids]
+    texts = {}
+    for (s, a), r in cells.items():
+        texts[s, a] = f"{r['score']:g}/{r['max_score']:g}" + ("!" if r["status"] == "error" else "")
+    col = max([len(h) for h in heads] + [len(t) for t in texts.values()] + [5])
     width = max([len(s) for s in students] + [7])
-    col = max([len(a) for a in ids] + [9])
-    lines = ["student".ljust(width) + "  " + "  ".join(a.rjust(col) for a in ids)]
+    lines = ["student".ljust(width) + "  " + "  ".join(h.rjust(col) for h in heads) + "    total"]
     for s in students:
-        parts = []
-        for a in ids:
-            r = cells.get((s, a))
-            text = "-" if r is None else f"{r['score']:g}/{r['max_score']:g}"
-            if r is not None and r["status"] == "error":
-                text += "!"
-            parts.append(text.rjust(col))
-        lines.append(s.ljust(width) + "  " + "  ".join(parts))
+        got = sum(cells[s, a]["score"] for a in ids if (s, a) in cells)
+        top = sum(cells[s, a]["max_score"] for a in ids if (s, a) in cells)
+        parts = [texts.get((s, a), "-").rjust(col) for a in ids]
+        lines.append(s.ljust(width) + "  " + "  ".join(parts) + f"    {round(got, 2):g}/{top:g}")
+    if heads != ids:
+        lines.append("")
+        lines.append("  ".join(f"{h} = {a}" for h, a in zip(heads, ids)))
     return "\n".join(lines)
 
 
