@@ -48,6 +48,7 @@ __all__ = [
     "train_with_student",
     "expect_backward_fast",
     "expect_call_fast",
+    "expect_training_like_reference",
 ]
 
 KINDS = ("forward", "gradcheck", "training", "property", "integrity")
@@ -339,6 +340,31 @@ def train_with_student(
         return train(step_fn, params, batches, steps, lr=lr, clip=clip)
     except TrainingDiverged as exc:
         raise Fail(f"training with your {loss_fn} failed: {exc}") from None
+
+
+def expect_training_like_reference(
+    losses, ref_losses, steps: int, max_ratio: float, track_tol: float
+) -> None:
+    """Fail unless training really reduced the loss and followed the reference's curve.
+
+    The mean of the last 5 losses must be at most ``max_ratio`` times the first loss, and every
+    step's loss must match the reference run (same data, same seed) to a relative ``track_tol``.
+    """
+    losses = np.asarray(losses, dtype=np.float64)
+    ref_losses = np.asarray(ref_losses, dtype=np.float64)
+    ratio = losses[-5:].mean() / losses[0]
+    if ratio > max_ratio:
+        raise Fail(
+            f"training did not reduce the loss enough: the last losses average {ratio:.2f} x "
+            f"the first one after {steps} Adam steps (should be at most {max_ratio})"
+        )
+    dev = np.abs(losses - ref_losses) / np.abs(ref_losses)
+    if dev.max() > track_tol:
+        k = int(np.argmax(dev > track_tol))
+        raise Fail(
+            f"the training curve departs from the expected one at step {k} (relative "
+            f"difference {dev[k]:.1e}): the loss or gradients are slightly off"
+        )
 
 
 def _reference_seconds(call) -> float:
