@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -85,10 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt  # pytest stops its session on this one, and finally blocks run
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A TA's Ctrl-C or a batch system's SIGTERM: unwind normally, so the worker and its run
+    # directory are cleaned up.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written for the submission being graded", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # e.g. `... | head`: the work is done, the reader left early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

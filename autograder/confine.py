@@ -22,6 +22,7 @@ MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC = 2, 4, 32, 4096, 16384
 MS_RDONLY = 1
 MNT_DETACH = 2
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG = 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -103,6 +104,7 @@ def drop_privileges(uid: int, gid: int, nproc: int) -> None:
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)  # from root to a non-zero uid: every capability is dropped
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+    _check(_libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl(PDEATHSIG)")  # cleared by setuid
     if os.getuid() != uid or os.geteuid() != uid:
         raise OSError("could not drop privileges")
 

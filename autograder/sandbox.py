@@ -19,6 +19,7 @@ report says so.
 
 from __future__ import annotations
 
+import ctypes
 import ctypes.util
 import fcntl
 import functools
@@ -31,6 +32,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,6 +166,7 @@ class RunDir:
         if base is not None:
             base.mkdir(parents=True, exist_ok=True, mode=0o711)
             os.chmod(base, 0o711)
+            sweep_stale_runs(base)
         root = Path(tempfile.mkdtemp(prefix="s30kit-run-", dir=base))
         os.chmod(root, 0o711 if owner is not None else 0o700)
         rd = cls(root)
@@ -184,6 +187,22 @@ class RunDir:
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+STALE_RUN_S = 6 * 3600
+PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def sweep_stale_runs(base: Path) -> None:
+    """Remove run directories left by a grader that was killed hard (older than 6 hours)."""
+    now = time.time()
+    for run in base.glob("s30kit-run-*"):
+        try:
+            if now - run.stat().st_mtime > STALE_RUN_S:
+                shutil.rmtree(run, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _traversable_by_others(path: Path) -> bool:
@@ -299,6 +318,9 @@ class Confinement:
         limits = self.limits
 
         def apply_limits() -> None:
+            # If the grader itself is killed, the worker (or unshare, whose --kill-child then
+            # ends the whole pid namespace) is killed too: no orphan keeps running.
+            _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
             resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
             resource.setrlimit(resource.RLIMIT_AS, (limits.address_space, limits.address_space))
