@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, solution_notebook, write_nb
 
-from autograder.sandbox import plan_masks, probe
+from autograder.sandbox import RUNS_BASE, plan_masks, probe
 
 AID = "13_transformer"
 
@@ -100,3 +102,37 @@ def test_kept_paths_inside_a_masked_folder_stay_visible(open_tmp):
     (kit / ".venv").mkdir(parents=True)
     masks = plan_masks([kit / ".venv", Path("/var/tmp/x")], [kit])
     assert (str(kit), [str(kit / ".venv")], "0755") in masks
+
+
+@pytest.mark.skipif(not probe()["root"], reason="needs root (run directories under /var/tmp)")
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_a_killed_grader_leaves_no_worker_running(tmp_path, how):
+    nb = solution_notebook(AID)
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("solution"))
+    cell["source"] += "\n\ndef positional_encoding(T, d):\n    while True:\n        pass\n"
+    path = write_nb(tmp_path / "sub.ipynb", nb)
+    before = set(RUNS_BASE.glob("s30kit-run-*"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autograder", "grade", str(path), "--assignment", AID],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not (set(RUNS_BASE.glob("s30kit-run-*")) - before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    run = (set(RUNS_BASE.glob("s30kit-run-*")) - before).pop()
+    time.sleep(1.0)  # the worker is now inside the endless loop
+    proc.send_signal(how)
+    proc.wait(timeout=30)
+    time.sleep(1.0)
+    alive = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if str(run).encode() in Path(f"/proc/{pid}/environ").read_bytes():
+                alive.append(pid)
+        except OSError:
+            pass
+    assert not alive, "the worker died with its grader"
+    if how == signal.SIGTERM:
+        assert not run.exists(), "a terminated grader still removes its run directory"
