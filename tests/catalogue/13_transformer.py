@@ -317,6 +317,28 @@ MUTANTS = [
             "transformer_lm_loss_value_matches_reference",
         ],
     ),
+    # ---- added after the coverage review: every hidden test is named by some mutant
+    dict(
+        name="ffn_forward_second_layer_reads_preactivations",
+        cell="ffn_code",
+        old="y, cache2 = affine_forward(r, W2, b2)",
+        new="y, cache2 = affine_forward(h, W2, b2)",
+        catches=["ffn_forward_matches_reference"],
+    ),
+    dict(
+        name="ffn_backward_transposed_dW2",
+        cell="ffn_code",
+        old='"dW2": g2["dW"]',
+        new='"dW2": g2["dW"].T',
+        catches=["ffn_backward_gradcheck[dW2]"],
+    ),
+    dict(
+        name="ffn_backward_db2_averaged_over_rows",
+        cell="ffn_code",
+        old='"db2": g2["db"]',
+        new='"db2": g2["db"] / dy.reshape(-1, dy.shape[-1]).shape[0]',
+        catches=["ffn_backward_gradcheck[db2]"],
+    ),
 ]
 
 

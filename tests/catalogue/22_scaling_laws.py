@@ -197,6 +197,21 @@ MUTANTS = [
         new='opt.step(params, {"theta": -dtheta})',
         catches=["fit_powerlaw_recovers_known_exponent", "fit_powerlaw_reaches_the_minimum"],
     ),
+    # ---- added after the coverage review: every hidden test is named by some mutant
+    dict(
+        name="mlp_db2_averaged_over_the_batch",
+        cell="mlp_code",
+        old='"db2": g_out["db"]',
+        new='"db2": g_out["db"] / dpred.shape[0]',
+        catches=["mlp_backward_gradcheck[db2]"],
+    ),
+    dict(
+        name="fit_loss_compares_with_log10_of_L",
+        cell="powerlaw_fit_loss_code",
+        old="r = p - np.log(L)",
+        new="r = p - np.log10(L)",
+        catches=["powerlaw_fit_loss_zero_on_exact_law_and_unit_invariant"],
+    ),
 ]
 
 
