@@ -1,16 +1,30 @@
-"""nbgrader configuration for the Sutskever-30 course kit (read from the repository root)."""
+"""nbgrader configuration for the Sutskever-30 course kit.
+
+The course root is this file's folder, as an absolute path, so nbgrader commands work from any
+working directory inside the kit and nbgrader does not warn that the root is relative. The venv's
+``bin`` folder is put on PATH, so ``.venv/bin/nbgrader ...`` finds ``alembic`` (nbgrader runs it
+to create the gradebook) without activating the venv first.
+"""
+
+import os
+import sys
 
 c = get_config()  # noqa: F821  (injected by traitlets when nbgrader loads this file)
 
+_ROOT = os.path.dirname(os.path.abspath(__file__))
+_BIN = os.path.dirname(sys.executable)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
 c.CourseDirectory.course_id = "sutskever30"
-c.CourseDirectory.root = "."
+c.CourseDirectory.root = _ROOT
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 c.CourseDirectory.solution_directory = "solutions"
-c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_ROOT, "gradebook.db")
 # Student notebooks keep the signature, docstring and shape comments; only bodies are blanked.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 # Generated notebooks are committed output-free.

@@ -21,7 +21,7 @@ from autograder.testing import (
     loss_gradcheck,
     train_with_student,
 )
-from s30kit.data_02_char_rnn import VOCAB, encode, grammar_corpus, windows
+from s30kit.data.char_rnn import VOCAB, encode, grammar_corpus, windows
 from s30kit.layers import softmax
 from s30kit.optim import train
 

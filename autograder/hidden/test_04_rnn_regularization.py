@@ -23,7 +23,7 @@ from autograder.testing import (
     loss_gradcheck,
     train_with_student,
 )
-from s30kit.data_04_rnn_regularization import make_topic_language, sample_topic_text
+from s30kit.data.rnn_regularization import make_topic_language, sample_topic_text
 from s30kit.optim import train
 from s30kit.recurrent import lstm_backward, lstm_forward
 

@@ -28,7 +28,7 @@ from autograder.testing import (
     loss_gradcheck,
     train_with_student,
 )
-from s30kit.data_05_keeping_nn_simple import diagonal_band
+from s30kit.data.keeping_nn_simple import diagonal_band
 from s30kit.gradcheck import compare, numerical_gradient
 from s30kit.optim import train
 

@@ -24,7 +24,7 @@ from autograder.testing import (
     loss_gradcheck,
     train_with_student,
 )
-from s30kit.data_25_kolmogorov_complexity import (
+from s30kit.data.kolmogorov_complexity import (
     fair_coin,
     lfsr,
     markov_source,

@@ -29,7 +29,7 @@ from autograder.testing import (
     loss_gradcheck,
     train_with_student,
 )
-from s30kit.data_26_cs231n import spiral
+from s30kit.data.cs231n import spiral
 from s30kit.gradcheck import compare, numerical_gradient
 from s30kit.optim import train
 

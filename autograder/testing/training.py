@@ -1,0 +1,132 @@
+"""Training checks: train on the trusted side with the student's gradients, then judge the curve.
+
+Two separate questions, two checks: did the loss really fall (:func:`expect_loss_decreases`),
+and does the run follow the reference's run on the same data and seed
+(:func:`expect_curve_tracks`)? :func:`expect_training_like_reference` asks both.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from autograder.client import StudentProxy
+from autograder.testing.checks import Fail, expect_loss_pair
+from s30kit.optim import TrainingDiverged, train
+
+
+def train_with_student(
+    student: StudentProxy,
+    loss_fn: str,
+    params: dict,
+    batches,
+    steps: int,
+    lr: float,
+    clip: float | None = None,
+    timeout: float = 10.0,
+    max_seconds: float = 20.0,
+) -> list[float]:
+    """Train with Adam on the trusted side, asking the student's ``loss_fn`` at every step.
+
+    Args:
+        student: the fixture.
+        loss_fn: ``loss_fn(params, batch) -> (loss, grads)`` in the student's code.
+        params: initial parameters (copied).
+        batches: what :func:`s30kit.optim.train` takes (a list, or a function of the step).
+        steps, lr, clip: Adam's schedule, as in :func:`s30kit.optim.train`.
+        timeout: seconds allowed for one call.
+        max_seconds: seconds allowed for the whole run (a backward computed by finite
+            differences would otherwise hold grading up for minutes, one slow step at a time).
+
+    Returns:
+        The loss at every step.
+
+    Raises:
+        Fail: a malformed result, the run over ``max_seconds``, or a NaN/inf loss (with its step).
+        StudentCodeError: a call failed.
+    """
+    params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+    start = time.monotonic()
+
+    def step_fn(p, batch):
+        if time.monotonic() - start > max_seconds:
+            raise Fail(
+                f"training with your {loss_fn} was stopped after {max_seconds:g} s, before "
+                f"{steps} steps finished: each step should be fast (is a gradient computed "
+                "numerically, or with Python loops over every element?)"
+            )
+        return expect_loss_pair(student.call(loss_fn, p, batch, timeout=timeout), loss_fn, p)
+
+    try:
+        return train(step_fn, params, batches, steps, lr=lr, clip=clip)
+    except TrainingDiverged as exc:
+        raise Fail(f"training with your {loss_fn} failed: {exc}") from None
+
+
+def expect_loss_decreases(losses, max_ratio: float, steps: int, tail: int = 5) -> float:
+    """Fail unless the mean of the last ``tail`` losses is at most ``max_ratio`` x the first.
+
+    Returns:
+        The measured ratio.
+
+    Raises:
+        Fail: the ratio is above ``max_ratio`` (the message gives both).
+    """
+    losses = np.asarray(losses, dtype=np.float64)
+    ratio = float(losses[-tail:].mean() / losses[0])
+    if not ratio <= max_ratio:
+        raise Fail(
+            f"training did not reduce the loss enough: the last losses average {ratio:.2f} x "
+            f"the first one after {steps} Adam steps (should be at most {max_ratio})"
+        )
+    return ratio
+
+
+def expect_curve_tracks(
+    curve,
+    ref_curve,
+    tol: float,
+    what: str = "the training curve",
+    hint: str = "the loss or gradients are slightly off",
+    relative: bool = True,
+) -> None:
+    """Fail unless ``curve`` matches ``ref_curve`` (same data, same seed) step by step.
+
+    Args:
+        curve: the student's losses (or any per-step series).
+        ref_curve: the reference run's.
+        tol: the largest difference accepted at any step.
+        what: how the message names the series.
+        hint: what the message suggests is off.
+        relative: compare ``|a - b| / |b|`` (True) or ``|a - b|``.
+
+    Raises:
+        Fail: naming the first step that departs and by how much.
+    """
+    curve = np.asarray(curve, dtype=np.float64)
+    ref_curve = np.asarray(ref_curve, dtype=np.float64)
+    if curve.shape != ref_curve.shape:
+        raise Fail(f"{what} has {curve.size} steps, expected {ref_curve.size}")
+    dev = np.abs(curve - ref_curve)
+    if relative:
+        dev = dev / np.abs(ref_curve)
+    bad = ~(dev <= tol)
+    if bad.any():
+        k = int(np.argmax(bad))
+        kind = "relative difference" if relative else "difference"
+        raise Fail(
+            f"{what} departs from the expected one at step {k} ({kind} {dev[k]:.1e}): {hint}"
+        )
+
+
+def expect_training_like_reference(
+    losses, ref_losses, steps: int, max_ratio: float, track_tol: float
+) -> None:
+    """:func:`expect_loss_decreases` then :func:`expect_curve_tracks` (relative ``track_tol``).
+
+    Raises:
+        Fail: from either check.
+    """
+    expect_loss_decreases(losses, max_ratio, steps)
+    expect_curve_tracks(losses, ref_losses, track_tol)
