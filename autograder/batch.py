@@ -14,23 +14,12 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.paths import KIT_ROOT, assignments, check_assignment
-from autograder.report import clean_text, new_report, write_json_atomic
-
-GRADE_TIMEOUT_S = 900
-
-
-@dataclass(frozen=True)
-class Submission:
-    student: str
-    assignment: str
-    path: Path
-
-    def report_path(self, reports_dir: Path) -> Path:
-        return reports_dir / self.student / f"{self.assignment}.json"
+from autograder import limits as grading_limits
+from autograder.registry import KIT_ROOT, assignments, check_assignment
+from autograder.report import clean_text, error_report, write_json_atomic
+from autograder.submission import Submission
 
 
 def discover(submitted_dir: Path, assignment: str | None = None) -> list[Submission]:
@@ -41,7 +30,7 @@ def discover(submitted_dir: Path, assignment: str | None = None) -> list[Submiss
         for aid in ids:
             path = student_dir / aid / f"{aid}.ipynb"
             if os.path.lexists(path):
-                found.append(Submission(student_dir.name, aid, path))
+                found.append(Submission.at(path, aid))
     return found
 
 
@@ -69,11 +58,10 @@ def grade_one(sub: Submission, reports_dir: Path) -> dict:
         "--json",
         str(out),
     ]
+    timeout = grading_limits.for_assignment(sub.assignment).grade_timeout_s
     t0 = time.monotonic()
     try:
-        proc = subprocess.run(
-            cmd, cwd=KIT_ROOT, capture_output=True, text=True, timeout=GRADE_TIMEOUT_S
-        )
+        proc = subprocess.run(cmd, cwd=KIT_ROOT, capture_output=True, text=True, timeout=timeout)
         problem = (
             None
             if proc.returncode == 0
@@ -83,13 +71,10 @@ def grade_one(sub: Submission, reports_dir: Path) -> dict:
             )
         )
     except subprocess.TimeoutExpired:
-        problem = f"the grader did not finish within {GRADE_TIMEOUT_S} s"
+        problem = f"the grader did not finish within {timeout:g} s"
     if problem is None:
         return json.loads(out.read_text())
-    report = new_report(sub.assignment, str(sub.path))
-    report.update(
-        status="error", error=clean_text(problem, 500), duration_s=round(time.monotonic() - t0, 3)
-    )
+    report = error_report(sub.assignment, str(sub.path), problem, time.monotonic() - t0)
     write_json_atomic(out, report)
     return report
 

@@ -1,4 +1,4 @@
-"""Command line: ``grade``, ``grade-all`` and ``rubric`` (a stable contract; see DESIGN.md)."""
+"""Command line: ``grade``, ``grade-all`` and ``rubric`` (a stable contract; see docs/DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -6,18 +6,29 @@ import argparse
 import os
 import signal
 import sys
+import traceback
 from pathlib import Path
 
-from autograder.paths import UnknownAssignment, assignments
+from autograder.registry import UnknownAssignment, assignments
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
-    from autograder.report import summary, write_json_atomic
+    from autograder.report import error_report, summary, write_json_atomic
     from autograder.runner import grade
+    from autograder.submission import Submission
 
     hide = (Path(args.json).parent,) if args.json else ()
     output: dict = {}
-    report = grade(args.submission, args.assignment, hide=hide, output=output)
+    submission = Submission.at(args.submission, args.assignment)
+    try:
+        report = grade(submission, hide=hide, output=output)
+    except (KeyboardInterrupt, UnknownAssignment):
+        raise
+    except Exception as exc:  # the grader failed: the report says so, then main() exits 3
+        if args.json:
+            why = f"the grader could not finish: {type(exc).__name__}: {exc}"
+            write_json_atomic(args.json, error_report(args.assignment, str(submission.path), why))
+        raise
     if args.json:
         write_json_atomic(args.json, report)
     print(summary(report, output))
@@ -112,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, GraderError):
             print(f"grader error: {exc}", file=sys.stderr)
             return 3
-        raise
+        traceback.print_exc()
+        print(f"grader error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
 
 
 __all__ = ["main", "build_parser", "assignments"]

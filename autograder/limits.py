@@ -10,8 +10,11 @@ Unknown keys are an authoring error and are refused, so a typo cannot silently d
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields, replace
 
+from autograder.intake import read_notebook_file
+from autograder.registry import source_notebook
 from autograder.sandbox import Limits
 
 
@@ -68,3 +71,14 @@ def from_metadata(metadata: dict) -> GradingLimits:
             raise LimitsError(f"s30kit.limits.{key} must be a positive number, not {value!r}")
         values[key] = int(value) if known[key] == "int" else float(value)
     return replace(DEFAULTS, **values)
+
+
+@functools.cache
+def for_assignment(assignment: str) -> GradingLimits:
+    """The limits of ``assignment``: its source notebook's metadata over the defaults.
+
+    Raises:
+        LimitsError: the metadata is malformed.
+    """
+    nb = read_notebook_file(source_notebook(assignment))
+    return from_metadata(nb.get("metadata") or {})

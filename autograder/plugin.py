@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pytest
 
-from autograder.client import StudentCodeError, StudentProxy, Worker
+from autograder.student import StudentCodeError, StudentProxy, StudentSession
 
 
 @dataclass
@@ -51,10 +51,18 @@ def outcome_of(excinfo) -> tuple[str, str]:
 class GradingPlugin:
     """Registered with ``pytest.main(plugins=[...])`` for one grading run."""
 
-    def __init__(self, worker: Worker | None, reference, missing_cells=()):
-        self.worker = worker
+    def __init__(
+        self,
+        session: StudentSession | None,
+        reference,
+        not_run: str | None = None,
+    ):
+        """``session`` and ``reference`` serve the fixtures. With ``not_run`` set (or for a
+        collect-only run) nothing is run: every collected test is recorded with status
+        ``error`` and ``not_run`` as its message (e.g. why the submission could not be read)."""
+        self.session = session
         self.reference = reference
-        self.missing_cells = list(missing_cells)
+        self.not_run = not_run
         self.results: list[TestResult] = []
         self.collected: list[TestResult] = []
         self.collect_errors: list[str] = []
@@ -62,7 +70,7 @@ class GradingPlugin:
     # -- fixtures -------------------------------------------------------------------------
     @pytest.fixture(scope="session")
     def student(self) -> StudentProxy:
-        return StudentProxy(self.worker)
+        return StudentProxy(self.session)
 
     @pytest.fixture(scope="session")
     def ref(self):
@@ -88,9 +96,11 @@ class GradingPlugin:
                     0.0,
                     mark["points"],
                     "error",
-                    "not run",
+                    self.not_run or "not run",
                 )
             )
+        if self.not_run is not None:
+            items[:] = []  # nothing can run: every test keeps the reason as its message
 
     def pytest_collectreport(self, report) -> None:
         if report.failed:
@@ -102,6 +112,11 @@ class GradingPlugin:
         rep = outcome.get_result()
         if rep.when == "call" or (rep.when == "setup" and not rep.passed):
             self._record(item, call, rep)
+
+    def outcomes(self) -> list[dict]:
+        """Every collected test, in collection order, with its recorded outcome."""
+        recorded = {r.name: r for r in self.results}
+        return [recorded.get(c.name, c).as_dict() for c in self.collected]
 
     def _record(self, item, call, rep) -> None:
         mark = grade_mark(item) or {"cell": "?", "kind": "?", "points": 0.0}

@@ -7,7 +7,7 @@ import functools
 import types
 
 from autograder.intake import Layout, layout_of, read_notebook_file
-from autograder.paths import source_notebook
+from autograder.registry import source_notebook
 
 
 @functools.cache

@@ -20,28 +20,37 @@ def clean_text(text: str, limit: int = MAX_MESSAGE) -> str:
     return text
 
 
-def new_report(assignment: str, submission: str) -> dict:
+def build_report(
+    assignment: str,
+    submission: str,
+    tests: list[dict],
+    max_score: float,
+    isolation: dict,
+    duration: float,
+    error: str | None = None,
+) -> dict:
+    """The JSON report (schema in docs/DESIGN.md), built once when grading ends.
+
+    ``error`` set means the submission (or the grader) could not be graded: status ``error``.
+    Test messages are cleaned (control characters removed, length capped).
+    """
+    tests = [dict(t, message=clean_text(t["message"])) for t in tests]
     return {
         "assignment": assignment,
         "submission": submission,
-        "status": "graded",
-        "error": None,
-        "score": 0.0,
-        "max_score": 0.0,
-        "tests": [],
-        "isolation": {},
-        "duration_s": 0.0,
+        "status": "error" if error else "graded",
+        "error": clean_text(error, 500) if error else None,
+        "score": round(sum(t["score"] for t in tests), 4),
+        "max_score": round(max_score, 4),
+        "tests": tests,
+        "isolation": isolation,
+        "duration_s": round(duration, 3),
     }
 
 
-def finish(report: dict, tests: list[dict], max_score: float, duration: float) -> dict:
-    for t in tests:
-        t["message"] = clean_text(t["message"])
-    report["tests"] = tests
-    report["score"] = round(sum(t["score"] for t in tests), 4)
-    report["max_score"] = round(max_score, 4)
-    report["duration_s"] = round(duration, 3)
-    return report
+def error_report(assignment: str, submission: str, error: str, duration: float = 0.0) -> dict:
+    """A report for a submission the grader could not grade at all (no tests ran)."""
+    return build_report(assignment, submission, [], 0.0, {}, duration, error=error)
 
 
 def write_json_atomic(path: str | os.PathLike, data: dict) -> None:

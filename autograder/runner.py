@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import time
 from pathlib import Path
 
 import pytest
 
-from autograder.client import SandboxError, Worker
+from autograder import limits as grading_limits
 from autograder.intake import IntakeError, extract_module, read_notebook_file
-from autograder.paths import HIDDEN_DIR, check_assignment, hidden_tests
+from autograder.limits import GradingLimits
 from autograder.plugin import GradingPlugin, TestResult
 from autograder.reference import load_reference, source_layout
-from autograder.report import finish, new_report
-from autograder.sandbox import Limits, static_record
+from autograder.registry import HIDDEN_DIR, check_assignment, hidden_tests
+from autograder.report import build_report
+from autograder.sandbox import static_record
+from autograder.student import SandboxError, StudentSession
+from autograder.submission import Submission
 
 
 class GraderError(Exception):
     """The grader itself could not run (a broken hidden test file, an unknown assignment)."""
 
 
-def _pytest_args(assignment: str, collect_only: bool = False) -> list[str]:
+def _pytest_args(assignment: str) -> list[str]:
     args = [
         str(hidden_tests(assignment)),
         "-c",
@@ -39,12 +41,12 @@ def _pytest_args(assignment: str, collect_only: bool = False) -> list[str]:
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
     ]
-    return args + (["--collect-only"] if collect_only else [])
+    return args
 
 
-def _run_pytest(assignment: str, plugin: GradingPlugin, collect_only: bool = False) -> None:
+def _run_pytest(assignment: str, plugin: GradingPlugin) -> None:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        code = pytest.main(_pytest_args(assignment, collect_only), plugins=[plugin])
+        code = pytest.main(_pytest_args(assignment), plugins=[plugin])
     if plugin.collect_errors or code in (
         pytest.ExitCode.INTERRUPTED,
         pytest.ExitCode.INTERNAL_ERROR,
@@ -59,63 +61,69 @@ def _run_pytest(assignment: str, plugin: GradingPlugin, collect_only: bool = Fal
 def rubric(assignment: str) -> list[TestResult]:
     """The hidden tests of an assignment with their cells, kinds and points (nothing is run)."""
     check_assignment(assignment)
-    plugin = GradingPlugin(None, None)
-    _run_pytest(assignment, plugin, collect_only=True)
+    plugin = GradingPlugin(None, None, not_run="not run")
+    _run_pytest(assignment, plugin)
     return plugin.collected
 
 
-def folders_to_hide(submission: Path, extra: tuple[Path, ...] = ()) -> tuple[Path, ...]:
-    """The submission's folder and, in nbgrader's layout, the whole submitted/ tree."""
-    path = Path(os.path.abspath(submission))
-    hide = [path.parent]
-    if len(path.parents) > 3 and path.parent.name == path.stem:
-        hide.append(path.parents[2])
-    return (*hide, *(Path(os.path.abspath(p)) for p in extra))
-
-
 def grade(
-    submission: str | Path,
-    assignment: str,
-    limits: Limits | None = None,
+    submission: Submission,
+    limits: GradingLimits | None = None,
     hide: tuple[Path, ...] = (),
     output: dict | None = None,
 ) -> dict:
-    """Grade ``submission`` against ``assignment``'s hidden tests; return the report dict.
+    """Grade ``submission`` against its assignment's hidden tests; return the report dict.
 
-    ``hide`` lists further folders the worker must not see (e.g. where reports are written).
-    If ``output`` is a dict it receives the student's captured output: ``text`` (capped at
-    ``limits.output_bytes``) and ``truncated``.
+    Args:
+        submission: the notebook and its coordinates (:meth:`Submission.at`).
+        limits: the grading limits (default: the assignment's, from its source notebook).
+        hide: further folders the worker must not see (e.g. where reports are written).
+        output: if a dict, it receives the student's captured output: ``text`` (capped) and
+            ``truncated``.
+
+    Raises:
+        UnknownAssignment: the assignment is not built.
+        GraderError: the hidden tests or the sandbox could not run (not the student's fault).
     """
     t0 = time.monotonic()
-    check_assignment(assignment)
-    limits = limits or Limits()
-    report = new_report(assignment, str(submission))
-    report["isolation"] = static_record(limits)
+    assignment = check_assignment(submission.assignment)
+    limits = limits or grading_limits.for_assignment(assignment)
     layout = source_layout(assignment)
     try:
-        notebook = read_notebook_file(submission)
-    except IntakeError as exc:
-        tests = [dict(t.as_dict(), status="error", message=str(exc)) for t in rubric(assignment)]
-        report.update(status="error", error=str(exc))
-        return finish(report, tests, layout.max_score, time.monotonic() - t0)
+        notebook = read_notebook_file(submission.path)
+    except IntakeError as exc:  # nothing runs; every test says why, in one collection
+        plugin = GradingPlugin(None, None, not_run=str(exc))
+        _run_pytest(assignment, plugin)
+        isolation = static_record(limits.sandbox())
+        return _report(submission, plugin, layout.max_score, isolation, t0, error=str(exc))
     extracted = extract_module(layout, notebook)
-    worker = Worker(
+    session = StudentSession(
         extracted.cells,
-        limits,
+        grading=limits,
         missing_cells=tuple(extracted.missing),
-        hide=folders_to_hide(Path(submission), hide),
+        hide=submission.folders_to_hide(hide),
     )
-    plugin = GradingPlugin(worker, load_reference(assignment))
+    plugin = GradingPlugin(session, load_reference(assignment))
     try:
-        worker.start()
+        session.start()
         _run_pytest(assignment, plugin)
     except SandboxError as exc:
         raise GraderError(str(exc)) from None
     finally:
-        worker.close()
-    report["isolation"] = worker.isolation_record or report["isolation"]
+        session.close()
     if output is not None:
-        output["text"], output["truncated"] = worker.output()
-    recorded = {r.name: r for r in plugin.results}
-    tests = [recorded.get(c.name, c).as_dict() for c in plugin.collected]
-    return finish(report, tests, layout.max_score, time.monotonic() - t0)
+        output["text"], output["truncated"] = session.output()
+    isolation = session.isolation_record or static_record(limits.sandbox())
+    return _report(submission, plugin, layout.max_score, isolation, t0)
+
+
+def _report(submission, plugin, max_score, isolation, t0, error=None) -> dict:
+    return build_report(
+        submission.assignment,
+        str(submission.path),
+        plugin.outcomes(),
+        max_score,
+        isolation,
+        time.monotonic() - t0,
+        error=error,
+    )

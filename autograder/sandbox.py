@@ -11,7 +11,7 @@ Every grading probes which layers this machine allows and records them in the re
 * where namespaces are allowed: an empty network namespace, its own pid namespace (when the
   worker ends, everything it started ends), private /tmp and /dev/shm, and the kit, the
   submissions and other run directories hidden behind empty mounts;
-* where libseccomp is available: a seccomp filter (see worker.py).
+* where libseccomp is available: a seccomp filter (see sandboxed/worker.py).
 
 Without root (a student or TA on a laptop) grading still works with the first layer, and the
 report says so.
@@ -37,8 +37,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import s30kit
+from autograder.sandboxed import FILES as SANDBOXED_FILES
 
 HERE = Path(__file__).resolve().parent
+SANDBOXED_DIR = HERE / "sandboxed"
 KIT_ROOT = HERE.parent
 RUNS_BASE = Path("/var/tmp/s30kit-runs")
 SANDBOX_UID_BASE = 61000
@@ -172,8 +174,8 @@ class RunDir:
         rd = cls(root)
         rd.lib.mkdir(mode=0o755)
         rd.work.mkdir(mode=0o700)
-        for name in ("worker.py", "channel.py", "confine.py"):
-            shutil.copy2(HERE / name, rd.lib / name)
+        for name in SANDBOXED_FILES:
+            shutil.copy2(SANDBOXED_DIR / name, rd.lib / name)
         shutil.copytree(
             Path(s30kit.__file__).parent,
             rd.lib / "s30kit",

@@ -21,7 +21,7 @@ from pathlib import Path
 from build import ROOT, solution_notebook, source_ids
 
 sys.path.insert(0, str(ROOT))
-from autograder.paths import assignments  # noqa: E402
+from autograder.registry import assignments  # noqa: E402
 
 
 def grade_once(nb_path: Path, aid: str, out: Path, env: dict | None = None):

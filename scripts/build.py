@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import filecmp
 import json
 import os
 import shutil
@@ -21,11 +20,44 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+from autograder.registry import ASSIGNMENT_IDS, source_notebook  # noqa: E402
 
 
 def source_ids() -> list[str]:
-    return sorted(p.name for p in (ROOT / "source").iterdir() if (p / f"{p.name}.ipynb").is_file())
+    """The assignments with a source notebook, in course order (IDs from the registry).
+
+    Raises:
+        SystemExit: a folder in source/ is not one of the thirty registered IDs.
+    """
+    strays = sorted(
+        p.name for p in (ROOT / "source").iterdir() if p.is_dir() and p.name not in ASSIGNMENT_IDS
+    )
+    if strays:
+        raise SystemExit(f"source/ has folders that are not assignment IDs: {strays}")
+    return [aid for aid in ASSIGNMENT_IDS if source_notebook(aid).is_file()]
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def nbgrader_view(nb: dict) -> list[tuple]:
+    """What nbgrader decides about a notebook: each cell's type, source and nbgrader metadata.
+
+    (with the editable/deletable locks it sets). Editors add or rewrite everything else
+    (kernelspec, language_info, cell ids, collapsed or scrolled flags, JSON layout) when a
+    notebook is opened and saved; none of that changes what students get.
+    """
+    view = []
+    for c in nb.get("cells", []):
+        meta = c.get("metadata") or {}
+        locks = (meta.get("editable", True), meta.get("deletable", True))
+        view.append((c.get("cell_type"), _source(c), meta.get("nbgrader"), locks))
+    return view
 
 
 def nbgrader(*args: str, cwd: Path) -> None:
@@ -50,9 +82,7 @@ def solution_notebook(aid: str) -> dict:
     """The source notebook with solution markers removed (not executed)."""
     nb = json.loads((ROOT / "source" / aid / f"{aid}.ipynb").read_text())
     for cell in nb["cells"]:
-        src = cell["source"]
-        src = "".join(src) if isinstance(src, list) else src
-        cell["source"] = strip_markers(src)
+        cell["source"] = strip_markers(_source(cell))
     return nb
 
 
@@ -72,7 +102,8 @@ def build_solutions(ids: list[str]) -> None:
         print(f"solutions/{aid}/{aid}.ipynb executed in {time.monotonic() - t0:.1f} s")
 
 
-def check_release(ids: list[str]) -> list[str]:
+def check_release(ids: list[str], release_dir: Path = ROOT / "release") -> list[str]:
+    """Problems with release/: what nbgrader would generate now differs from what is there."""
     problems = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -81,9 +112,11 @@ def check_release(ids: list[str]) -> list[str]:
             shutil.copytree(ROOT / "source" / aid, tmp / "source" / aid)
         generate_release(tmp, ids)
         for aid in ids:
-            want = tmp / "release" / aid / f"{aid}.ipynb"
-            have = ROOT / "release" / aid / f"{aid}.ipynb"
-            if not have.is_file() or not filecmp.cmp(want, have, shallow=False):
+            want = json.loads((tmp / "release" / aid / f"{aid}.ipynb").read_text())
+            have_path = release_dir / aid / f"{aid}.ipynb"
+            if not have_path.is_file() or nbgrader_view(json.loads(have_path.read_text())) != (
+                nbgrader_view(want)
+            ):
                 problems.append(
                     f"release/{aid} differs from nbgrader's output: "
                     "run `python scripts/build.py release`"
@@ -91,20 +124,17 @@ def check_release(ids: list[str]) -> list[str]:
     return problems
 
 
-def check_solutions(ids: list[str]) -> list[str]:
+def check_solutions(ids: list[str], solutions_dir: Path = ROOT / "solutions") -> list[str]:
+    """Problems with solutions/: missing, or cell sources that differ from the stripped source."""
     problems = []
     for aid in ids:
-        path = ROOT / "solutions" / aid / f"{aid}.ipynb"
+        path = solutions_dir / aid / f"{aid}.ipynb"
         if not path.is_file():
             problems.append(f"solutions/{aid} is missing: run `python scripts/build.py solutions`")
             continue
         have = json.loads(path.read_text())
         want = solution_notebook(aid)
-        src = [
-            ("".join(c["source"]) if isinstance(c["source"], list) else c["source"])
-            for c in have["cells"]
-        ]
-        if src != [c["source"] for c in want["cells"]]:
+        if [_source(c) for c in have["cells"]] != [c["source"] for c in want["cells"]]:
             problems.append(f"solutions/{aid} is stale: run `python scripts/build.py solutions`")
     return problems
 
@@ -115,6 +145,8 @@ def main() -> int:
     )
     parser.add_argument("what", choices=["release", "solutions", "check"])
     parser.add_argument("ids", nargs="*", help="assignment IDs (default: all in source/)")
+    parser.add_argument("--release-dir", type=Path, default=ROOT / "release", help="for check")
+    parser.add_argument("--solutions-dir", type=Path, default=ROOT / "solutions", help="for check")
     args = parser.parse_args()
     ids = args.ids or source_ids()
     if args.what == "release":
@@ -123,7 +155,7 @@ def main() -> int:
     elif args.what == "solutions":
         build_solutions(ids)
     else:
-        problems = check_release(ids) + check_solutions(ids)
+        problems = check_release(ids, args.release_dir) + check_solutions(ids, args.solutions_dir)
         for p in problems:
             print(p)
         print("release/ and solutions/ are in sync with source/" if not problems else "")

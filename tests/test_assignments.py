@@ -1,13 +1,20 @@
 """Test-of-tests: for every assignment, the reference scores full marks, the blank release scores
 zero, every hidden test has points on a real grade cell, and every realistic wrong
-implementation in the catalogue loses points on the test meant to catch it."""
+implementation in the catalogue loses points on the test meant to catch it.
+
+Each submission is graded in its own test, so `pytest -n 2` spreads them over the cores and
+pytest's progress shows how far grading has got.
+"""
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from conftest import ASSIGNMENTS, load_catalogue
+from conftest import ASSIGNMENTS, grade_notebook, load_catalogue, mutate, solution_notebook
 
 from autograder.reference import source_layout
+from autograder.registry import release_notebook
 from autograder.runner import rubric
 from autograder.sandbox import probe
 from autograder.testing import KINDS
@@ -20,9 +27,13 @@ def failing(report: dict) -> dict[str, dict]:
     return {t["name"]: t for t in report["tests"] if t["score"] < t["max_score"]}
 
 
+def entry(aid: str, name: str, kind: str = "MUTANTS") -> dict:
+    return next(m for m in load_catalogue(aid, kind) if m["name"] == name)
+
+
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
-def test_source_notebook_scores_full_marks(catalogue_reports, aid):
-    report = catalogue_reports[("source", aid)]
+def test_source_notebook_scores_full_marks(aid, tmp_path):
+    report = grade_notebook(solution_notebook(aid), aid, tmp_path)
     assert report["status"] == "graded"
     lost = {n: t["message"] for n, t in failing(report).items()}
     assert not lost, f"the reference loses points: {lost}"
@@ -33,8 +44,8 @@ def test_source_notebook_scores_full_marks(catalogue_reports, aid):
 
 
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
-def test_release_notebook_scores_zero(catalogue_reports, aid):
-    report = catalogue_reports[("release", aid)]
+def test_release_notebook_scores_zero(aid, tmp_path):
+    report = grade_notebook(json.loads(release_notebook(aid).read_text()), aid, tmp_path)
     passed = [t["name"] for t in report["tests"] if t["score"] > 0]
     assert report["score"] == 0, f"the blank release earns points on {passed}"
 
@@ -65,9 +76,9 @@ def test_catalogue_has_at_least_six_wrong_implementations(aid):
 
 
 @pytest.mark.parametrize("aid, name", MUTANTS)
-def test_wrong_implementation_loses_points_on_its_target(catalogue_reports, aid, name):
-    mutant = next(m for m in load_catalogue(aid) if m["name"] == name)
-    report = catalogue_reports[(f"mutant-{name}", aid)]
+def test_wrong_implementation_loses_points_on_its_target(aid, name, tmp_path):
+    mutant = entry(aid, name)
+    report = grade_notebook(mutate(aid, mutant), aid, tmp_path)
     lost = failing(report)
     missed = [t for t in mutant["catches"] if t not in lost]
     assert not missed, f"{name} was not caught by {missed}"
@@ -80,7 +91,7 @@ def test_catalogue_has_a_correct_but_slow_variant(aid):
 
 
 @pytest.mark.parametrize("aid, name", VARIANTS)
-def test_correct_but_slow_variant_scores_full_marks(catalogue_reports, aid, name):
-    report = catalogue_reports[(f"variant-{name}", aid)]
+def test_correct_but_slow_variant_scores_full_marks(aid, name, tmp_path):
+    report = grade_notebook(mutate(aid, entry(aid, name, "VARIANTS")), aid, tmp_path)
     lost = {n: t["message"] for n, t in failing(report).items()}
     assert not lost, f"a correct loop-based implementation loses points: {lost}"

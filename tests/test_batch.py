@@ -12,6 +12,9 @@ import sys
 import pytest
 from conftest import ASSIGNMENTS, ROOT
 
+# Under pytest-xdist this module runs on one worker: the examples are graded once.
+pytestmark = pytest.mark.xdist_group("batch")
+
 EXAMPLES = ROOT / "examples" / "submitted"
 
 

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from autograder import channel
+from autograder.sandboxed import channel
 
 
 def roundtrip(value, store=None, resolve=None):

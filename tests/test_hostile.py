@@ -30,6 +30,9 @@ from conftest import ROOT, answer_cell, solution_notebook, write_nb
 
 from autograder.sandbox import probe
 
+# Under pytest-xdist this module runs on one worker: the 34 cases are graded once.
+pytestmark = pytest.mark.xdist_group("hostile")
+
 AID = "13_transformer"
 TOKEN = uuid.uuid4().hex[:12]
 PLANTED = [

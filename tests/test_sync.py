@@ -4,13 +4,15 @@ neither solution code nor hidden-test text."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import ASSIGNMENTS, ROOT, answer_cells
 
-from autograder.paths import hidden_tests
+from autograder.registry import hidden_tests
 
 MARK_BEGIN, MARK_END = "### BEGIN SOLUTION", "### END SOLUTION"
 
@@ -36,15 +38,78 @@ def solution_lines(aid: str) -> list[str]:
     return lines
 
 
-def test_release_and_solutions_are_in_sync_with_source():
-    proc = subprocess.run(
-        [sys.executable, "scripts/build.py", "check"],
+def build_check(*args: str) -> subprocess.CompletedProcess:
+    """``python scripts/build.py check ...`` (what `make check` runs)."""
+    return subprocess.run(
+        [sys.executable, "scripts/build.py", "check", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_release_and_solutions_are_in_sync_with_source(aid):
+    proc = build_check(aid)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def save_like_jupyterlab(path: Path) -> None:
+    """Rewrite a notebook the way JupyterLab's autosave does: new kernelspec display name and
+    language_info, nbformat 4.5 cell ids, editor flags in cell metadata, sources as line lists,
+    its own JSON layout. Nothing nbgrader decides (sources, nbgrader metadata, locks) changes."""
+    nb = json.loads(path.read_text())
+    nb["metadata"]["kernelspec"] = {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
+    nb["metadata"]["language_info"] = {
+        "codemirror_mode": {"name": "ipython", "version": 3},
+        "file_extension": ".py",
+        "mimetype": "text/x-python",
+        "name": "python",
+        "nbconvert_exporter": "python",
+        "pygments_lexer": "ipython3",
+        "version": "3.11.7",
+    }
+    nb["nbformat_minor"] = 5
+    for i, cell in enumerate(nb["cells"]):
+        cell["id"] = f"{i:08x}-lab"
+        src = cell["source"]
+        cell["source"] = ("".join(src) if isinstance(src, list) else src).splitlines(True)
+        if cell["cell_type"] == "code":
+            cell["metadata"]["scrolled"] = True
+        else:
+            cell["metadata"]["jp-MarkdownHeadingCollapsed"] = False
+    path.write_text(json.dumps(nb, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def test_notebooks_saved_by_jupyterlab_stay_in_sync(tmp_path):
+    aid = ASSIGNMENTS[0]
+    for folder in ("release", "solutions"):
+        shutil.copytree(ROOT / folder / aid, tmp_path / folder / aid)
+        save_like_jupyterlab(tmp_path / folder / aid / f"{aid}.ipynb")
+    proc = build_check(
+        aid,
+        "--release-dir",
+        str(tmp_path / "release"),
+        "--solutions-dir",
+        str(tmp_path / "solutions"),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_changed_release_cell_is_out_of_sync(tmp_path):
+    aid = ASSIGNMENTS[0]
+    shutil.copytree(ROOT / "release" / aid, tmp_path / "release" / aid)
+    path = tmp_path / "release" / aid / f"{aid}.ipynb"
+    nb = json.loads(path.read_text())
+    nb["cells"][0]["source"] = "edited by hand"
+    path.write_text(json.dumps(nb))
+    proc = build_check(aid, "--release-dir", str(tmp_path / "release"))
+    assert proc.returncode == 1 and f"release/{aid} differs" in proc.stdout
 
 
 def release_code(aid: str) -> str:

@@ -1,5 +1,5 @@
 """The worker answers calls by value, survives its student's crashes, and is bounded in time
-and output. These tests drive autograder.client.Worker directly with small cells."""
+and output. These tests drive autograder.student.StudentSession directly with small cells."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ import time
 import numpy as np
 import pytest
 
-from autograder.client import (
+from autograder.sandbox import Limits
+from autograder.student import (
     Handle,
     StudentCrashed,
     StudentMissing,
     StudentRaised,
+    StudentSession,
     StudentTimeout,
-    Worker,
     WorkerUnavailable,
 )
-from autograder.sandbox import Limits
 
 CELLS = [
     ("setup:setup", "import numpy as np"),
@@ -61,7 +61,7 @@ def hog():
 
 @pytest.fixture
 def worker():
-    w = Worker(CELLS, Limits(address_space=2 * 1024**3))
+    w = StudentSession(CELLS, Limits(address_space=2 * 1024**3))
     yield w
     w.close()
 
@@ -118,17 +118,20 @@ def test_memory_limit_fails_the_call_not_the_grader(worker):
         worker.call("hog")
 
 
-def test_student_output_is_captured_and_capped(worker):
-    worker.limits = Limits(output_bytes=1000)
-    worker.call("chatter")
-    worker.kill()
-    time.sleep(0.2)
-    text, truncated = worker.output()
-    assert len(text) <= 1000 and truncated
+def test_student_output_is_captured_and_capped():
+    worker = StudentSession(CELLS, Limits(output_bytes=1000))
+    try:
+        worker.call("chatter")
+        worker.kill()
+        time.sleep(0.2)
+        text, truncated = worker.output()
+        assert len(text) <= 1000 and truncated
+    finally:
+        worker.close()
 
 
 def test_unloadable_submission_fails_every_call_quickly():
-    w = Worker([("a_code", "import os\nos._exit(1)")])
+    w = StudentSession([("a_code", "import os\nos._exit(1)")])
     try:
         for _ in range(3):
             with pytest.raises(WorkerUnavailable, match="ended while loading"):

@@ -1,7 +1,7 @@
 """The toolkit hidden tests are written with (see docs/AUTHORING.md).
 
 Hidden tests run in the trusted process. They reach the student's code only through the
-``student`` fixture (a :class:`~autograder.client.StudentProxy`); ``ref`` is the reference
+``student`` fixture (a :class:`~autograder.student.StudentProxy`); ``ref`` is the reference
 module, built from the source notebook. Checks raise :class:`Fail` with a message for the
 student: what is wrong, where, by how much, never the reference's values or the test's code.
 
@@ -15,7 +15,7 @@ The toolkit is split by concern:
 * :mod:`~autograder.testing.inputs`: shared input builders.
 """
 
-from autograder.client import Handle
+from autograder.student import Handle
 from autograder.testing.checks import (
     KINDS,
     Fail,

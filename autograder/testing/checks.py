@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autograder.client import Handle, StudentProxy
+from autograder.student import Handle, StudentProxy
 from s30kit.gradcheck import rel_error
 
 KINDS = ("forward", "gradcheck", "training", "property", "integrity")

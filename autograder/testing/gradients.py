@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autograder.client import StudentProxy
+from autograder.student import StudentProxy
 from autograder.testing.checks import Fail, call_forward, expect_loss_pair, type_name
 from autograder.testing.memo import copy_inputs, digest, memoised
 from s30kit.gradcheck import (

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from autograder.client import StudentProxy, StudentTimeout
+from autograder.student import StudentProxy, StudentTimeout
 from autograder.testing.checks import Fail, call_forward
 from autograder.testing.memo import copy_inputs
 from s30kit.gradcheck import split_outputs

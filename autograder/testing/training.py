@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from autograder.client import StudentProxy
+from autograder.student import StudentProxy
 from autograder.testing.checks import Fail, expect_loss_pair
 from s30kit.optim import TrainingDiverged, train
 
