@@ -104,6 +104,22 @@ def test_kept_paths_inside_a_masked_folder_stay_visible(open_tmp):
     assert (str(kit), [str(kit / ".venv")], "0755") in masks
 
 
+def run_dir_of_child(parent: int) -> Path | None:
+    """The run directory of a worker started by process ``parent`` (from its environment)."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) != parent:
+                continue
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        for var in env:
+            if var.startswith(b"HOME=") and b"s30kit-run-" in var:
+                return Path(var[5:].decode()).parent
+    return None
+
+
 @pytest.mark.skipif(not probe()["root"], reason="needs root (run directories under /var/tmp)")
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_a_killed_grader_leaves_no_worker_running(tmp_path, how):
@@ -111,17 +127,20 @@ def test_a_killed_grader_leaves_no_worker_running(tmp_path, how):
     cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("solution"))
     cell["source"] += "\n\ndef positional_encoding(T, d):\n    while True:\n        pass\n"
     path = write_nb(tmp_path / "sub.ipynb", nb)
-    before = set(RUNS_BASE.glob("s30kit-run-*"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "autograder", "grade", str(path), "--assignment", AID],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    # This grader's run directory (other graders may be running in parallel): the HOME its
+    # worker was started with.
     deadline = time.monotonic() + 30
-    while not (set(RUNS_BASE.glob("s30kit-run-*")) - before) and time.monotonic() < deadline:
+    run = None
+    while run is None and time.monotonic() < deadline:
+        run = run_dir_of_child(proc.pid)
         time.sleep(0.1)
-    run = (set(RUNS_BASE.glob("s30kit-run-*")) - before).pop()
+    assert run is not None and run.parent == RUNS_BASE
     time.sleep(1.0)  # the worker is now inside the endless loop
     proc.send_signal(how)
     proc.wait(timeout=30)
