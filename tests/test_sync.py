@@ -4,6 +4,7 @@ neither solution code nor hidden-test text."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -134,7 +135,9 @@ def test_release_contains_no_solution_code(aid):
 def test_release_contains_no_hidden_test_text(aid):
     text = release_text(aid)
     hidden = hidden_tests(aid).read_text()
-    names = [line.split("(")[0][4:] for line in hidden.splitlines() if line.startswith("def test_")]
+    # tests defined with `def test_x(...)` and tests built by a shared factory (`test_x = ...`)
+    names = re.findall(r"^def (test_\w+)\(|^(test_\w+) =", hidden, flags=re.M)
+    names = [a or b for a, b in names]
     assert names and not [n for n in names if n in text]
     assert "autograder" not in text
 
