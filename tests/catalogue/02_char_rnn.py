@@ -6,7 +6,6 @@ stripped).
 
 from mutants import numerical_backward
 
-
 # The step backward as written in the reference (the body only).
 _STEP_BACKWARD_BODY = """    x, h_prev, Wx, Wh, h = cache
     da = dh * (1.0 - h**2)         # (B, H) back through the tanh

@@ -6,7 +6,6 @@ stripped).
 
 from mutants import numerical_backward
 
-
 # The step backward as written in the reference (the body only).
 _STEP_BACKWARD_BODY = """    z, W, f, i, g, o, c_prev, tanh_c = cache
     D = z.shape[1] - f.shape[1]
