@@ -57,7 +57,7 @@ def numerical_backward(
         Code text ending in ``return grads``, to replace a backward's body.
     """
     pad = " " * indent
-    loop = fd_loop("arr", "g", "objective()", indent + 8)
+    loop = fd_loop("arr", "g", "objective()", indent + 4)
     return (
         f"{setup}\n\n"
         f"{pad}def objective():\n"
@@ -68,3 +68,20 @@ def numerical_backward(
         f'{pad}    grads["d" + name] = g\n'
         f"{pad}return grads"
     )
+
+
+def rewrites(cell: str, old: str, **wrong: tuple[str, list[str]]) -> list[dict]:
+    """Catalogue entries that rewrite the same text ``old`` of ``cell`` in different ways.
+
+    Args:
+        cell: the answer cell's ``grade_id``.
+        old: the exact text each entry replaces.
+        **wrong: one entry per keyword, ``name=(new, catches)``.
+
+    Returns:
+        The entries, as ``dict(name, cell, old, new, catches)``.
+    """
+    return [
+        dict(name=name, cell=cell, old=old, new=new, catches=catches)
+        for name, (new, catches) in wrong.items()
+    ]

@@ -2,65 +2,47 @@
 
 Cells and points: rnn_step 6, rnn 8, char_rnn_loss 8, sample 4 (26 in total).
 Thresholds were measured on the reference (the source notebook's own code); the numbers are
-written beside each one. The vanilla RNN is smooth (tanh): there are no kinks to probe.
+written beside each one. The vanilla RNN is smooth (tanh): there are no kinks to probe. Its
+tests are shared with 03_lstm (autograder/hidden/_rnn.py); this file sets their cells, points,
+seeds and sizes.
 """
 
 import numpy as np
 import pytest
 
+from autograder.hidden._rnn import (
+    SEQ_GRADS,
+    expect_trains_like_reference,
+    rnn_backward_fast_test,
+    rnn_forward_test,
+    rnn_gradcheck_test,
+)
 from autograder.testing import (
     Fail,
+    call_forward,
     expect_array,
-    expect_backward_fast,
     expect_close,
-    expect_gradient,
     expect_keys,
     expect_loss_pair,
+    expect_params,
     graded,
-    layer_gradcheck,
     loss_gradcheck,
-    train_with_student,
 )
+from autograder.testing.inputs import perturbed, rnn_seq_inputs
 from s30kit.data.char_rnn import VOCAB, encode, grammar_corpus, windows
 from s30kit.layers import softmax
-from s30kit.optim import train
 
-STEP_GRADS = ["dx", "dh_prev", "dWx", "dWh", "db"]
-SEQ_GRADS = ["dx", "dh0", "dWx", "dWh", "db"]
 PARAMS = ["E", "Wx", "Wh", "b", "Wy", "by"]
-
-
-def step_inputs(rng, B, D, H):
-    return dict(
-        x=rng.standard_normal((B, D)),
-        h_prev=rng.standard_normal((B, H)),
-        Wx=rng.standard_normal((D, H)) / np.sqrt(D),
-        Wh=0.8 * rng.standard_normal((H, H)) / np.sqrt(H),
-        b=0.5 * rng.standard_normal(H),
-    )
-
-
-def seq_inputs(rng, B, T, D, H):
-    return dict(
-        x=rng.standard_normal((B, T, D)),
-        h0=rng.standard_normal((B, H)),
-        Wx=rng.standard_normal((D, H)) / np.sqrt(D),
-        Wh=0.8 * rng.standard_normal((H, H)) / np.sqrt(H),
-        b=0.5 * rng.standard_normal(H),
-    )
 
 
 def model_params(ref, rng, V, D, H, seed, noise=0.3):
     """The given initialiser plus noise, so that biases are non-zero too."""
-    p = ref.init_char_rnn(V, D, H, seed=seed)
-    return {k: v + noise * rng.standard_normal(v.shape) for k, v in p.items()}
+    return perturbed(ref.init_char_rnn(V, D, H, seed=seed), rng, noise)
 
 
-def forward_tuple(value, fn, n):
-    """The student's forward result as a tuple of n outputs plus a cache."""
-    if not isinstance(value, tuple) or len(value) != n + 1:
-        raise Fail(f"{fn} should return a tuple of {n} output(s) and a cache")
-    return value
+def call_loss(student, params, ids):
+    """The student's ``(loss, grads)`` for ``ids``, checked for shape."""
+    return expect_loss_pair(student.call("char_rnn_loss", params, ids), "char_rnn_loss", params)
 
 
 def expect_ids(value, shape, what):
@@ -73,55 +55,33 @@ def expect_ids(value, shape, what):
 
 
 # ----------------------------------------------------------------------------- rnn_step (6)
-@graded(cell="rnn_step", kind="forward", points=1)
-def test_rnn_step_forward_matches_reference(student, ref, rng):
-    # batch 1 / one unit / one input channel, then ordinary shapes
-    for B, D, H in [(1, 1, 1), (1, 4, 3), (3, 2, 5), (5, 7, 2)]:
-        inputs = step_inputs(rng, B, D, H)
-        h, _ = forward_tuple(
-            student.call("rnn_step_forward", keep=(-1,), **inputs), "rnn_step_forward", 1
-        )
-        expect_close(f"h (B={B}, D={D}, H={H})", h, ref.rnn_step_forward(**inputs)[0])
+# batch 1 / one unit / one input channel, then ordinary shapes
+test_rnn_step_forward_matches_reference = rnn_forward_test(
+    cell="rnn_step", points=1, step_shapes=[(1, 1, 1), (1, 4, 3), (3, 2, 5), (5, 7, 2)]
+)
 
+# B=2, D=3, H=4, random upstream. Reference errors vs numeric: 1e-11..4e-11.
+test_rnn_step_backward_gradcheck = rnn_gradcheck_test(
+    "rnn_step", cell="rnn_step", points=0.8, seed=21
+)
 
-@graded(cell="rnn_step", kind="gradcheck", points=0.8)
-@pytest.mark.parametrize("grad", STEP_GRADS)
-def test_rnn_step_backward_gradcheck(student, ref, memo, grad):
-    # B=2, D=3, H=4, random upstream. Reference errors vs numeric: 1e-11..4e-11.
-    inputs = step_inputs(np.random.default_rng(21), 2, 3, 4)
-    res = layer_gradcheck(
-        student, ref, "rnn_step_forward", "rnn_step_backward", inputs, seed=21, memo=memo
-    )
-    expect_gradient(res, grad)
-
-
-@graded(cell="rnn_step", kind="integrity", points=1)
-def test_rnn_step_backward_fast(student, ref):
-    # B=D=H=128: x, h_prev, Wx, Wh have 4 x 16384 entries. Reference backward 0.6 ms (loaded
-    # machine), so the budget is the 2 s floor; a finite-difference backward needs 1.3e5 forward
-    # calls of 0.2 ms each (~25 s).
-    inputs = step_inputs(np.random.default_rng(22), 128, 128, 128)
-    expect_backward_fast(student, ref, "rnn_step_forward", "rnn_step_backward", inputs)
+# B=D=H=128: x, h_prev, Wx, Wh have 4 x 16384 entries. Reference backward 0.6 ms (loaded
+# machine), so the budget is the 2 s floor; a finite-difference backward needs 1.3e5 forward
+# calls of 0.2 ms each (~25 s).
+test_rnn_step_backward_fast = rnn_backward_fast_test(
+    "rnn_step", cell="rnn_step", points=1, seed=22, size=(128, 128, 128)
+)
 
 
 # ---------------------------------------------------------------------------------- rnn (8)
-@graded(cell="rnn", kind="forward", points=2)
-def test_rnn_forward_matches_reference(student, ref, rng):
-    # length 1, batch 1, and ordinary shapes; non-zero initial states
-    for B, T, D, H in [(2, 1, 3, 4), (1, 6, 2, 3), (3, 7, 4, 5), (4, 3, 1, 2)]:
-        inputs = seq_inputs(rng, B, T, D, H)
-        hs, _ = forward_tuple(student.call("rnn_forward", keep=(-1,), **inputs), "rnn_forward", 1)
-        expect_close(f"hs (B={B}, T={T}, D={D}, H={H})", hs, ref.rnn_forward(**inputs)[0])
+# length 1, batch 1, and ordinary shapes; non-zero initial states
+test_rnn_forward_matches_reference = rnn_forward_test(
+    cell="rnn", points=2, seq_shapes=[(2, 1, 3, 4), (1, 6, 2, 3), (3, 7, 4, 5), (4, 3, 1, 2)]
+)
 
-
-@graded(cell="rnn", kind="gradcheck", points=0.8)
-@pytest.mark.parametrize("grad", SEQ_GRADS)
-def test_rnn_backward_gradcheck(student, ref, memo, grad):
-    # BPTT through T=5 (B=2, D=3, H=4), random upstream at every step.
-    # Reference errors vs numeric: 2e-11..6e-11 (the default tolerances hold with margin).
-    inputs = seq_inputs(np.random.default_rng(31), 2, 5, 3, 4)
-    res = layer_gradcheck(student, ref, "rnn_forward", "rnn_backward", inputs, seed=31, memo=memo)
-    expect_gradient(res, grad)
+# BPTT through T=5 (B=2, D=3, H=4), random upstream at every step.
+# Reference errors vs numeric: 2e-11..6e-11 (the default tolerances hold with margin).
+test_rnn_backward_gradcheck = rnn_gradcheck_test("rnn", cell="rnn", points=0.8, seed=31)
 
 
 @graded(cell="rnn", kind="property", points=1)
@@ -129,8 +89,8 @@ def test_rnn_gradient_flows_through_time(student, ref, rng):
     """An upstream gradient on the LAST hidden state only: the input at t = 0 still changes
     h_{T-1}, so dx[:, 0] must be non-zero, and every gradient must equal the reference's."""
     B, T, D, H = 3, 8, 2, 5
-    inputs = seq_inputs(rng, B, T, D, H)
-    hs, cache = forward_tuple(student.call("rnn_forward", keep=(-1,), **inputs), "rnn_forward", 1)
+    inputs = rnn_seq_inputs(rng, B, T, D, H)
+    _, cache = call_forward(student, "rnn_forward", n_outputs=1, **inputs)
     dhs = np.zeros((B, T, H))
     dhs[:, -1] = rng.standard_normal((B, H))
     grads = expect_keys(
@@ -148,13 +108,12 @@ def test_rnn_gradient_flows_through_time(student, ref, rng):
         expect_close(f"{k} with an upstream gradient at the last step only", grads[k], ref_grads[k])
 
 
-@graded(cell="rnn", kind="integrity", points=1)
-def test_rnn_backward_fast(student, ref):
-    # B=16, T=20, D=16, H=100: 18420 input entries (Wx 1600, Wh 10000, x 5120, ...). Reference
-    # BPTT 0.8 ms, so the budget is the 2 s floor; finite differences need 3.7e4 forward passes
-    # of 20 steps (~13 s).
-    inputs = seq_inputs(np.random.default_rng(32), 16, 20, 16, 100)
-    expect_backward_fast(student, ref, "rnn_forward", "rnn_backward", inputs)
+# B=16, T=20, D=16, H=100: 18420 input entries (Wx 1600, Wh 10000, x 5120, ...). Reference
+# BPTT 0.8 ms, so the budget is the 2 s floor; finite differences need 3.7e4 forward passes
+# of 20 steps (~13 s).
+test_rnn_backward_fast = rnn_backward_fast_test(
+    "rnn", cell="rnn", points=1, seed=32, size=(16, 20, 16, 100)
+)
 
 
 # ------------------------------------------------------------------------ char_rnn_loss (8)
@@ -164,14 +123,9 @@ def test_char_rnn_loss_value(student, ref, rng):
     for B, T, V, D, H in [(1, 5, 7, 3, 4), (4, 1, 6, 2, 3), (3, 9, 21, 5, 6)]:
         params = model_params(ref, rng, V, D, H, seed=int(rng.integers(1 << 30)))
         ids = rng.integers(0, V, size=(B, T + 1))
-        loss, _ = expect_loss_pair(
-            student.call("char_rnn_loss", params, ids), "char_rnn_loss", params
-        )
+        loss, _ = call_loss(student, params, ids)
         expect_close(
-            f"the loss (B={B}, T={T}, V={V})",
-            np.asarray(loss),
-            np.asarray(ref.char_rnn_loss(params, ids)[0]),
-            tol=1e-10,
+            f"the loss (B={B}, T={T}, V={V})", loss, ref.char_rnn_loss(params, ids)[0], tol=1e-10
         )
 
 
@@ -184,29 +138,8 @@ def test_char_rnn_loss_is_ln_V_with_zero_readout(student, ref, rng):
         params["Wy"][:] = 0.0
         params["by"][:] = 0.0
         ids = rng.integers(0, V, size=(B, T + 1))
-        loss, _ = expect_loss_pair(
-            student.call("char_rnn_loss", params, ids), "char_rnn_loss", params
-        )
-        expect_close(
-            f"the loss with Wy = 0, by = 0 (V={V})", np.asarray(loss), np.log(V), tol=1e-12
-        )
-
-
-def _loss_report(student, ref, memo):
-    key = ("02_char_rnn", "loss_report")
-    if key not in memo:
-        rng = np.random.default_rng(41)
-        params = model_params(ref, rng, 7, 4, 5, seed=41)
-        ids = rng.integers(0, 7, size=(3, 7))  # 21 characters over 7 symbols: many repeats
-        try:
-            memo[key] = loss_gradcheck(
-                student, ref, "char_rnn_loss", params, ids, n_coords=8, seed=41
-            )
-        except Exception as exc:  # reported by every case
-            memo[key] = exc
-    if isinstance(memo[key], Exception):
-        raise memo[key]
-    return memo[key]
+        loss, _ = call_loss(student, params, ids)
+        expect_close(f"the loss with Wy = 0, by = 0 (V={V})", loss, np.log(V), tol=1e-12)
 
 
 @graded(cell="char_rnn_loss", kind="gradcheck", points=0.5)
@@ -214,12 +147,15 @@ def _loss_report(student, ref, memo):
 def test_char_rnn_loss_gradcheck(student, ref, memo, param):
     # Whole model (B=3, T=6, V=7, D=4, H=5), 8 sampled coordinates + one random direction per
     # parameter. Reference errors: 1e-10..8e-10 (tolerance 1e-6).
-    report = _loss_report(student, ref, memo)
+    rng = np.random.default_rng(41)
+    params = model_params(ref, rng, 7, 4, 5, seed=41)
+    ids = rng.integers(0, 7, size=(3, 7))  # 21 characters over 7 symbols: many repeats
+    report = loss_gradcheck(
+        student, ref, "char_rnn_loss", params, ids, n_coords=8, seed=41, memo=memo
+    )
     if not report["loss"].passed:
         raise Fail(f"the loss value of char_rnn_loss: {report['loss'].describe()}")
-    check = report[param]
-    if not check.passed:
-        raise Fail(f"the gradient of char_rnn_loss: {check.describe()}")
+    expect_params(report, [param], "char_rnn_loss")
 
 
 @graded(cell="char_rnn_loss", kind="property", points=1)
@@ -229,16 +165,9 @@ def test_char_rnn_loss_is_a_mean(student, ref, rng):
     V = 8
     params = model_params(ref, rng, V, 3, 4, seed=42)
     ids = rng.integers(0, V, size=(2, 6))
-    loss1, g1 = expect_loss_pair(
-        student.call("char_rnn_loss", params, ids), "char_rnn_loss", params
-    )
-    twice = np.concatenate([ids, ids], axis=0)
-    loss2, g2 = expect_loss_pair(
-        student.call("char_rnn_loss", params, twice), "char_rnn_loss", params
-    )
-    expect_close(
-        "the loss of the batch stacked twice", np.asarray(loss2), np.asarray(loss1), tol=1e-10
-    )
+    loss1, g1 = call_loss(student, params, ids)
+    loss2, g2 = call_loss(student, params, np.concatenate([ids, ids], axis=0))
+    expect_close("the loss of the batch stacked twice", loss2, loss1, tol=1e-10)
     for k in PARAMS:
         expect_close(
             f"grads[{k!r}] for the batch stacked twice (the loss is a mean, not a sum)",
@@ -254,40 +183,16 @@ def test_char_rnn_training_loss_falls_and_tracks_reference(student, ref):
     # characters, Adam lr 2e-2, clip 5, 40 steps. Reference, this data (corpus seed 5) and init
     # seed 0: loss 3.008 -> 1.067, ratio (mean of last 5 / mean of first 3) 0.355; over 6
     # corpus/window/init seeds: 0.348..0.359 (reference run 0.05..0.16 s). Limit 0.5. An exact
-    # gradient follows the reference curve to ~1e-15; the tolerance is 1e-6.
+    # gradient follows the reference curve to ~1e-15; the tolerance (the default track_tol) is 1e-6.
     text, _ = grammar_corpus(3000, seed=5)
     ids = encode(text)
     data = [windows(ids, 8, 21, seed=50 + k) for k in range(4)]
     params = ref.init_char_rnn(len(VOCAB), 8, 16, seed=0)
-    steps, lr, clip = 40, 2e-2, 5.0
-    # a correct loss call takes ~1-2 ms here; 1 s per call is far beyond any honest implementation
-    losses = train_with_student(
-        student, "char_rnn_loss", params, lambda s: data[s % 4], steps, lr, clip=clip, timeout=1.0
+    # a correct loss call takes ~1-2 ms here; 1 s per call (the default timeout) is far beyond
+    # any honest implementation
+    expect_trains_like_reference(
+        student, ref, "char_rnn_loss", params, data, steps=40, lr=2e-2, clip=5.0, ratio=0.5
     )
-    ref_losses = train(
-        ref.char_rnn_loss,
-        {k: v.copy() for k, v in params.items()},
-        lambda s: data[s % 4],
-        steps,
-        lr=lr,
-        clip=clip,
-    )
-    first, last = float(np.mean(losses[:3])), float(np.mean(losses[-5:]))
-    if not last < RATIO * first:
-        raise Fail(
-            f"the training loss did not fall enough: from {first:.3f} to {last:.3f} "
-            f"(it should fall below {RATIO:.0%} of the start in {steps} steps)"
-        )
-    gap = np.abs(np.asarray(losses) - np.asarray(ref_losses))
-    if gap.max() > 1e-6:
-        k = int(np.argmax(gap > 1e-6))
-        raise Fail(
-            f"training with your gradients departs from the expected loss curve at step "
-            f"{k} (difference {gap[k]:.2e}); an exact gradient follows it to ~1e-15"
-        )
-
-
-RATIO = 0.5  # measured 0.348..0.359 over 6 seeds (see the test above)
 
 
 # -------------------------------------------------------------------------------- sample (4)
@@ -298,17 +203,25 @@ def _sample_params(ref, seed, V=9, D=4, H=6, scale=3.0):
     return p
 
 
+def _sample_case(ref, rng, B):
+    """Parameters (seeded from ``rng``), a random h0 (B, H) and seed characters (B,)."""
+    p = _sample_params(ref, int(rng.integers(1 << 30)))
+    H, V = p["Wy"].shape
+    return p, rng.standard_normal((B, H)), rng.integers(0, V, size=B)
+
+
+def call_sample(student, p, h0, seed_ix, n, temperature, seed):
+    """The student's ``sample(...)``, checked to be (B, n) integer ids."""
+    got = student.call("sample", p, h0, seed_ix, n, temperature, seed)
+    return expect_ids(got, (len(seed_ix), n), "sample's result")
+
+
 @graded(cell="sample", kind="forward", points=1)
 def test_sample_greedy_matches_reference(student, ref, rng):
     # temperature 0 is the argmax at every step (no random numbers)
     for B, n in [(1, 1), (3, 12)]:
-        p = _sample_params(ref, int(rng.integers(1 << 30)))
-        H, V = p["Wy"].shape
-        h0 = rng.standard_normal((B, H))
-        seed_ix = rng.integers(0, V, size=B)
-        got = expect_ids(
-            student.call("sample", p, h0, seed_ix, n, 0.0, 0), (B, n), "sample's result"
-        )
+        p, h0, seed_ix = _sample_case(ref, rng, B)
+        got = call_sample(student, p, h0, seed_ix, n, 0.0, 0)
         if not np.array_equal(got, ref.sample(p, h0, seed_ix, n, 0.0, 0)):
             raise Fail(f"greedy sampling (temperature 0) gives the wrong characters (B={B}, n={n})")
 
@@ -317,14 +230,9 @@ def test_sample_greedy_matches_reference(student, ref, rng):
 def test_sample_seeded_matches_reference(student, ref, rng):
     # one rng.random(B) per step and inverse-transform sampling, as the docstring asks
     for B, n, tau in [(2, 10, 1.0), (5, 6, 0.6), (1, 8, 1.7)]:
-        p = _sample_params(ref, int(rng.integers(1 << 30)))
-        H, V = p["Wy"].shape
-        h0 = rng.standard_normal((B, H))
-        seed_ix = rng.integers(0, V, size=B)
+        p, h0, seed_ix = _sample_case(ref, rng, B)
         seed = int(rng.integers(1 << 30))
-        got = expect_ids(
-            student.call("sample", p, h0, seed_ix, n, tau, seed), (B, n), "sample's result"
-        )
+        got = call_sample(student, p, h0, seed_ix, n, tau, seed)
         if not np.array_equal(got, ref.sample(p, h0, seed_ix, n, tau, seed)):
             raise Fail(
                 f"with a seeded rng, sample (B={B}, n={n}, temperature {tau}) does not give the "
@@ -345,9 +253,7 @@ def test_sample_follows_tempered_softmax(student, ref):
     h1 = np.tanh(p["E"][2] @ p["Wx"] + h0[0] @ p["Wh"] + p["b"])
     logits = h1 @ p["Wy"] + p["by"]
     for tau in (0.5, 2.0):
-        first = expect_ids(
-            student.call("sample", p, h0, seed_ix, 1, tau, 7), (B, 1), "sample's result"
-        )[:, 0]
+        first = call_sample(student, p, h0, seed_ix, 1, tau, 7)[:, 0]
         if first.min() < 0 or first.max() >= V:
             raise Fail("sample returned ids outside [0, V)")
         tv = 0.5 * np.abs(np.bincount(first, minlength=V) / B - softmax(logits / tau)).sum()
@@ -372,7 +278,7 @@ def test_sample_low_temperature_is_greedy(student, ref):
     h0 = gen.standard_normal((B, H))
     seed_ix = gen.integers(0, V, size=B)
     greedy = ref.sample(p, h0, seed_ix, n, 0.0, 0)
-    got = expect_ids(student.call("sample", p, h0, seed_ix, n, 1e-3, 3), (B, n), "sample's result")
+    got = call_sample(student, p, h0, seed_ix, n, 1e-3, 3)
     # reference at temperature 1e-3, this data: identical to greedy. The closest top-2 logit gap
     # on the greedy path is 0.044, so the runner-up has probability < e^-44 per step.
     if not np.array_equal(got, greedy):

@@ -14,19 +14,28 @@ import pytest
 
 from autograder.testing import (
     Fail,
+    call_forward,
     expect_array,
     expect_backward_fast,
     expect_close,
+    expect_curve_tracks,
     expect_gradient,
+    expect_loss_decreases,
+    expect_tuple,
     graded,
     layer_gradcheck,
     loss_gradcheck,
+    memoised,
     train_with_student,
 )
 from s30kit.gradcheck import compare, numerical_gradient
 from s30kit.optim import train
 
 THETA_NAMES = ["dlog_a", "dalpha", "dlog_c"]
+
+# The notebook's width sweep: N = parameters of widths 2^k, final test MSE of each.
+N_TOY = 10.0 * 2.0 ** np.arange(8) + 1.0
+L_TOY = np.array([0.0552, 0.0422, 0.0329, 0.0213, 0.0106, 0.0058, 0.0039, 0.0025])
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -40,12 +49,14 @@ def _mlp_inputs(rng, B, D, H):
     )
 
 
-def _call_pair(student, fn, *args, what, keep=()):
-    """Call ``fn`` and check it returned a pair."""
-    out = student.call(fn, *args, keep=keep)
-    if not isinstance(out, tuple) or len(out) != 2:
-        raise Fail(f"{fn} should return a pair {what}")
-    return out
+def _law(N):
+    """L(N) = a N^-alpha + c with a = 2, alpha = 0.5, c = 0.1."""
+    return 2.0 * N**-0.5 + 0.1
+
+
+def _noisy_law(N, noise, rng):
+    """The law times log-normal noise of scale ``noise`` (one draw per point)."""
+    return _law(N) * np.exp(noise * rng.standard_normal(N.size))
 
 
 def _as_vector(value, what):
@@ -59,6 +70,13 @@ def _as_vector(value, what):
     return expect_array(value, (3,), what)
 
 
+def _fit_loss(student, theta, N, L):
+    """The student's powerlaw_fit_loss(theta, N, L), checked to be a pair (loss, dtheta)."""
+    return expect_tuple(
+        student.call("powerlaw_fit_loss", theta, N, L), "powerlaw_fit_loss", 2, "loss, dtheta"
+    )
+
+
 def _teacher(ref, seed=0):
     return ref.make_teacher(d_in=ref.D_IN, hidden=256, seed=seed)
 
@@ -68,10 +86,8 @@ def _train_student(student, ref, memo, width, steps, seed):
 
     def compute():
         out = student.call("train_student", width, steps, _teacher(ref), seed)
-        if not isinstance(out, tuple) or len(out) != 2:
-            raise Fail("train_student should return a pair (test_mse, losses)")
-        mse = float(expect_array(out[0], (), f"test_mse of train_student({width}, {steps}, ...)"))
-        losses = out[1]
+        mse, losses = expect_tuple(out, "train_student", 2, "test_mse, losses")
+        mse = float(expect_array(mse, (), f"test_mse of train_student({width}, {steps}, ...)"))
         if not isinstance(losses, (list, tuple, np.ndarray)) or len(losses) != steps:
             raise Fail(
                 f"train_student({width}, {steps}, ...) should return a list of {steps} "
@@ -82,15 +98,7 @@ def _train_student(student, ref, memo, width, steps, seed):
         )
         return mse, losses
 
-    key = ("train_student", width, steps, seed)
-    if key not in memo:
-        try:
-            memo[key] = compute()
-        except Exception as exc:  # every dependent test reports the same failure
-            memo[key] = exc
-    if isinstance(memo[key], Exception):
-        raise memo[key]
-    return memo[key]
+    return memoised(memo, ("train_student", width, steps, seed), compute)
 
 
 # ------------------------------------------------------------------------------ mlp (8)
@@ -102,10 +110,8 @@ MLP_SHAPES = {"B5_D8_H16": (5, 8, 16), "batch1": (1, 8, 4), "D1_H1": (3, 1, 1), 
 def test_mlp_forward_matches_reference(student, ref, rng, case):
     B, D, H = MLP_SHAPES[case]
     inputs = _mlp_inputs(rng, B, D, H)
-    out = student.call("mlp_forward", keep=(-1,), **inputs)
-    if not isinstance(out, tuple) or len(out) != 2:
-        raise Fail("mlp_forward should return a pair (pred, cache)")
-    expect_close(f"pred for B={B}, D={D}, H={H}", out[0], ref.mlp_forward(**inputs)[0], tol=1e-10)
+    pred, _ = call_forward(student, "mlp_forward", n_outputs=1, **inputs)
+    expect_close(f"pred for B={B}, D={D}, H={H}", pred, ref.mlp_forward(**inputs)[0], tol=1e-10)
 
 
 # Reference, 10 upstream seeds: dx 7.4e-11, dW1 6.1e-11, db1 6.8e-11, dW2 9.5e-12, db2 6.0e-11
@@ -139,7 +145,8 @@ def _loss_case(rng, B, D, H):
 def test_mlp_loss_value_matches_reference(student, ref, rng):
     for B, D, H in [(9, 8, 6), (1, 2, 3)]:
         params, batch = _loss_case(rng, B, D, H)
-        loss, _ = _call_pair(student, "mlp_loss", params, batch, what="(loss, grads)")
+        out = student.call("mlp_loss", params, batch)
+        loss, _ = expect_tuple(out, "mlp_loss", 2, "loss, grads")
         expect_close(
             f"the loss for a batch of {B}",
             loss,
@@ -168,28 +175,14 @@ def _fixed_batches(ref, seed, n=16, B=64):
 def test_mlp_loss_trains_like_reference(student, ref):
     batches = _fixed_batches(ref, 200)
     params = ref.init_mlp(ref.D_IN, 8, np.random.default_rng(100))
-    ref_curve = np.array(
-        train(ref.mlp_loss, {k: v.copy() for k, v in params.items()}, batches, 150, lr=1e-2)
-    )
-    curve = np.array(train_with_student(student, "mlp_loss", params, batches, 150, lr=1e-2))
+    ref_curve = train(ref.mlp_loss, {k: v.copy() for k, v in params.items()}, batches, 150, lr=1e-2)
+    curve = train_with_student(student, "mlp_loss", params, batches, 150, lr=1e-2)
     # Reference (init seeds 100..104, data seeds 200..204): mean of the last 10 losses over the
     # first loss = 0.078, 0.052, 0.038, 0.023, 0.051; this test uses the first (0.078).
-    ratio = curve[-10:].mean() / curve[0]
-    if ratio > 0.2:
-        raise Fail(
-            f"training with your mlp_loss only brought the loss from {curve[0]:.3g} to "
-            f"{curve[-10:].mean():.3g} (ratio {ratio:.2f}; it should fall below 0.2)"
-        )
+    expect_loss_decreases(curve, 0.2, 150, tail=10)
     # A correct implementation follows the reference curve exactly: an independent hand-written
     # MLP (no s30kit layers) gave a maximum relative difference of 0.0 over all 150 steps.
-    dev = np.abs(curve - ref_curve) / ref_curve
-    if dev.max() > 1e-6:
-        step = int(np.argmax(dev > 1e-6))
-        raise Fail(
-            f"the training curve with your mlp_loss departs from the expected one at "
-            f"step {step} (relative difference {dev[step]:.2e}): the loss or the "
-            "gradients are slightly off"
-        )
+    expect_curve_tracks(curve, ref_curve, 1e-6, what="the training curve with your mlp_loss")
 
 
 # ------------------------------------------------------------------------------ train_student (4)
@@ -205,14 +198,14 @@ def test_train_student_follows_the_recipe(student, ref, memo):
             "with init_mlp(D_IN, width, rng) first, then one teacher_batch(teacher, BATCH, "
             "rng) per step, with rng = np.random.default_rng(seed)"
         )
-    dev = np.abs(losses - np.asarray(ref_losses)) / np.asarray(ref_losses)
-    if dev.max() > 1e-6:
-        step = int(np.argmax(dev > 1e-6))
-        raise Fail(
-            f"the training losses depart from the recipe's at step {step} (relative "
-            f"difference {dev[step]:.2e}): check the cosine learning rate, that every "
-            "step draws a fresh batch, and that the loss is recorded before the update"
-        )
+    expect_curve_tracks(
+        losses,
+        ref_losses,
+        1e-6,
+        what="the curve of training losses of train_student",
+        hint="check the cosine learning rate, that every step draws a fresh batch, and that "
+        "the loss is recorded before the update",
+    )
     if abs(mse - ref_mse) > 1e-6 * ref_mse:
         raise Fail(
             f"test_mse differs from the recipe's by {100 * (mse / ref_mse - 1):+.1f} %: "
@@ -253,27 +246,24 @@ def test_train_student_bigger_is_better(student, ref, memo):
 def _fit_problems():
     """Fit-loss problems covering K = 1, N = 1 (log N = 0), floor- and power-dominated points."""
     rng = np.random.default_rng(2204)
-    n_toy = 10.0 * 2.0 ** np.arange(8) + 1.0
-    l_toy = np.array([0.0552, 0.0422, 0.0329, 0.0213, 0.0106, 0.0058, 0.0039, 0.0025])
     n_wide = np.logspace(0, 6, 12)
-    problems = [
-        (np.array([-1.0, 0.7, -5.0]), n_toy, l_toy),
+    return [
+        (np.array([-1.0, 0.7, -5.0]), N_TOY, L_TOY),
         (np.array([0.5, 0.4, -2.0]), np.array([100.0]), np.array([0.3])),
         (
             np.array([np.log(2.0), 0.5, np.log(0.1)]),
             n_wide,
-            (2.0 * n_wide**-0.5 + 0.1) * np.exp(0.2 * rng.standard_normal(12)),
+            _noisy_law(n_wide, 0.2, rng),
         ),
         (np.array([0.2, 0.3, -15.0]), np.logspace(1, 3, 5), np.exp(rng.standard_normal(5))),
         (rng.standard_normal(3), np.exp(rng.uniform(1, 8, 6)), np.exp(rng.standard_normal(6))),
     ]
-    return problems
 
 
 @graded(cell="powerlaw_fit_loss", kind="forward", points=1.5)
 def test_powerlaw_fit_loss_value_matches_reference(student, ref):
     for p, (theta, N, L) in enumerate(_fit_problems()):
-        loss, _ = _call_pair(student, "powerlaw_fit_loss", theta, N, L, what="(loss, dtheta)")
+        loss, _ = _fit_loss(student, theta, N, L)
         expect_close(
             f"the fit loss of problem {p} (K = {N.size})",
             loss,
@@ -286,8 +276,7 @@ def _fit_loss_gradcheck(student, ref):
     """Per problem: student, numerical and reference dtheta, scaled by the reference's norm."""
     rows = []
     for theta, N, L in _fit_problems():
-        _, d_st = _call_pair(student, "powerlaw_fit_loss", theta, N, L, what="(loss, dtheta)")
-        d_st = _as_vector(d_st, "dtheta")
+        d_st = _as_vector(_fit_loss(student, theta, N, L)[1], "dtheta")
         d_ref = np.asarray(ref.powerlaw_fit_loss(theta, N, L)[1], dtype=np.float64)
         th = theta.copy()
         d_num = numerical_gradient(lambda th=th, N=N, L=L: ref.powerlaw_fit_loss(th, N, L)[0], th)
@@ -301,15 +290,9 @@ def _fit_loss_gradcheck(student, ref):
 @graded(cell="powerlaw_fit_loss", kind="gradcheck", points=1.5)
 @pytest.mark.parametrize("grad", THETA_NAMES)
 def test_powerlaw_fit_loss_gradcheck(student, ref, memo, grad):
-    key = ("fit_loss_gradcheck",)
-    if key not in memo:
-        try:
-            memo[key] = _fit_loss_gradcheck(student, ref)
-        except Exception as exc:
-            memo[key] = exc
-    if isinstance(memo[key], Exception):
-        raise memo[key]
-    st, num, refd = memo[key]
+    st, num, refd = memoised(
+        memo, ("fit_loss_gradcheck",), lambda: _fit_loss_gradcheck(student, ref)
+    )
     i = THETA_NAMES.index(grad)
     vs_num = compare(grad, st[:, i], num[:, i], tol=1e-7)
     vs_ref = compare(grad, st[:, i], refd[:, i], tol=1e-8)
@@ -326,9 +309,7 @@ def test_powerlaw_fit_loss_gradcheck(student, ref, memo, grad):
 def test_powerlaw_fit_loss_zero_on_exact_law_and_unit_invariant(student, ref, rng):
     N = np.logspace(1, 4, 7)
     theta = np.array([np.log(2.0), 0.5, np.log(0.1)])
-    loss, dtheta = _call_pair(
-        student, "powerlaw_fit_loss", theta, N, 2.0 * N**-0.5 + 0.1, what="(loss, dtheta)"
-    )
+    loss, dtheta = _fit_loss(student, theta, N, _law(N))
     loss = float(expect_array(loss, (), "the fit loss"))
     dtheta = _as_vector(dtheta, "dtheta")
     # Reference: loss 1.6e-32 and max |dtheta| 3.0e-16 here.
@@ -341,13 +322,10 @@ def test_powerlaw_fit_loss_zero_on_exact_law_and_unit_invariant(student, ref, rn
     # Counting N in other units (N' = kN) and shifting log a by alpha log k changes nothing.
     L = np.exp(rng.standard_normal(7))
     theta = np.array([0.3, 0.6, -2.5])
-    base, _ = _call_pair(student, "powerlaw_fit_loss", theta, N, L, what="(loss, dtheta)")
-    base = float(expect_array(base, (), "the fit loss"))
+    base = float(expect_array(_fit_loss(student, theta, N, L)[0], (), "the fit loss"))
     for k in (1e-3, 50.0):
         shifted = theta + np.array([theta[1] * np.log(k), 0.0, 0.0])
-        moved, _ = _call_pair(
-            student, "powerlaw_fit_loss", shifted, k * N, L, what="(loss, dtheta)"
-        )
+        moved = _fit_loss(student, shifted, k * N, L)[0]
         # Reference, 20 random L: relative difference <= 2.9e-16.
         moved = float(expect_array(moved, (), "the fit loss"))
         if abs(moved - base) > 1e-10 * abs(base):
@@ -359,7 +337,8 @@ def test_powerlaw_fit_loss_zero_on_exact_law_and_unit_invariant(student, ref, rn
 
 # ------------------------------------------------------------------------------ fit_powerlaw (4)
 def _fit(student, N, L, steps=2000, lr=0.05):
-    theta, losses = _call_pair(student, "fit_powerlaw", N, L, steps, lr, what="(theta, losses)")
+    out = student.call("fit_powerlaw", N, L, steps, lr)
+    theta, losses = expect_tuple(out, "fit_powerlaw", 2, "theta, losses")
     theta = _as_vector(theta, "theta returned by fit_powerlaw")
     if not isinstance(losses, (list, tuple, np.ndarray)) or len(losses) != steps:
         raise Fail(f"fit_powerlaw should return {steps} fit losses, one per step")
@@ -371,8 +350,7 @@ def test_fit_powerlaw_recovers_known_exponent(student, ref, rng):
     # Reference, 20 noise seeds each: max |alpha - 0.5| = 0.012 (logspace(1, 4, 12)),
     # 0.015 (logspace(1, 5, 9)); the tolerance is the assignment's +-0.03.
     for N in (np.logspace(1, 4, 12), np.logspace(1, 5, 9)):
-        L = (2.0 * N**-0.5 + 0.1) * np.exp(0.01 * rng.standard_normal(N.size))
-        theta = _fit(student, N, L)
+        theta = _fit(student, N, _noisy_law(N, 0.01, rng))
         if abs(theta[1] - 0.5) > 0.03:
             raise Fail(
                 f"on data from a = 2, alpha = 0.5, c = 0.1 with 1 % noise ({N.size} points, "
@@ -384,7 +362,7 @@ def test_fit_powerlaw_recovers_known_exponent(student, ref, rng):
 @graded(cell="fit_powerlaw", kind="property", points=1.0)
 def test_fit_powerlaw_is_unit_invariant(student, ref, rng):
     N = np.logspace(1, 4, 12)
-    L = (2.0 * N**-0.5 + 0.1) * np.exp(0.01 * rng.standard_normal(12))
+    L = _noisy_law(N, 0.01, rng)
     theta = _fit(student, N, L)
     for k in (1e-3, 1e3):
         moved = _fit(student, k * N, L)
@@ -402,12 +380,10 @@ def test_fit_powerlaw_is_unit_invariant(student, ref, rng):
 
 @graded(cell="fit_powerlaw", kind="property", points=1.0)
 def test_fit_powerlaw_reaches_the_minimum(student, ref, rng):
-    n_toy = 10.0 * 2.0 ** np.arange(8) + 1.0
-    l_toy = np.array([0.0552, 0.0422, 0.0329, 0.0213, 0.0106, 0.0058, 0.0039, 0.0025])
     n_syn = np.logspace(1, 4, 12)
-    l_syn = (2.0 * n_syn**-0.5 + 0.1) * np.exp(0.05 * rng.standard_normal(12))
+    l_syn = _noisy_law(n_syn, 0.05, rng)
     for what, N, L in [
-        ("the notebook's width sweep", n_toy, l_toy),
+        ("the notebook's width sweep", N_TOY, L_TOY),
         ("noisy synthetic data", n_syn, l_syn),
     ]:
         theta = _fit(student, N, L)

@@ -13,12 +13,16 @@ import pytest
 
 from autograder.testing import (
     Fail,
+    call_forward,
     expect_array,
     expect_backward_fast,
     expect_close,
     expect_gradient,
     expect_keys,
+    expect_loss_value,
+    expect_params,
     expect_training_like_reference,
+    expect_tuple,
     graded,
     layer_gradcheck,
     loss_gradcheck,
@@ -35,21 +39,31 @@ from s30kit.optim import train
 
 
 # ------------------------------------------------------------------------------ helpers
-def _call_forward(student, fn, *args, **kwargs):
-    """Call a student forward keeping its cache in the worker; check it returns a pair."""
-    out = student.call(fn, *args, keep=(-1,), **kwargs)
-    if not isinstance(out, tuple) or len(out) != 2:
-        raise Fail(f"{fn} should return a pair (bits, cache)")
-    return out
-
-
-def _code_pair(value, n, fn):
-    """Validate a (total_bits, bits_per_symbol) result; return (float, (n,) array)."""
-    if not isinstance(value, tuple) or len(value) != 2:
-        raise Fail(f"{fn} should return a pair (total_bits, bits_per_symbol)")
+def _code(student, fn, n, *args, **kwargs):
+    """The student's ``fn(*args, **kwargs) -> (total_bits, bits_per_symbol)`` for ``n`` symbols,
+    checked: returns (float, (n,) array)."""
+    value = expect_tuple(student.call(fn, *args, **kwargs), fn, 2, "total_bits, bits_per_symbol")
     total = float(expect_array(value[0], (), f"total_bits returned by {fn}"))
     per = expect_array(value[1], (n,), f"bits_per_symbol returned by {fn}")
     return total, per
+
+
+def _online(student, seq, k, V, **kwargs):
+    """The student's ``online_code_length(seq, k, V, **kwargs)``, checked."""
+    return _code(student, "online_code_length", seq.shape[0], seq, k, V, **kwargs)
+
+
+def _mixture(student, bits):
+    """The student's ``mixture_code_length(bits)`` for ``bits`` (K, n), checked."""
+    return _code(student, "mixture_code_length", bits.shape[1], bits)
+
+
+def _expect_code_close(what, got, expected, tol, tol_total=None):
+    """Compare a (total_bits, bits_per_symbol) pair with the reference's, per symbol first
+    (``tol_total`` defaults to ``tol``)."""
+    expect_close(f"bits_per_symbol ({what})", got[1], expected[1], tol=tol)
+    total_tol = tol if tol_total is None else tol_total
+    expect_close(f"total_bits ({what})", np.array(got[0]), np.array(expected[0]), tol=total_tol)
 
 
 def _markov_seq(n, k, V, seed):
@@ -94,9 +108,13 @@ def test_context_ids_use_only_the_past(student, ref, rng):
 
 
 # ---------------------------------------------------------------------------- 2. ctx_model (9)
+def _bits(student, theta, ctx, sym):
+    """The student's ``ctx_model_forward(theta, ctx, sym)[0]`` (the cache stays in the worker)."""
+    return call_forward(student, "ctx_model_forward", theta, ctx, sym, n_outputs=1)[0]
+
+
 @graded(cell="ctx_model", kind="forward", points=2.0)
 def test_ctx_model_forward_matches_reference(student, ref, rng):
-    cases = []
     for what, C, V, B, scale in [
         ("C=9, V=3, batch 12", 9, 3, 12, 1.0),
         ("C=4, V=2, batch 1", 4, 2, 1, 1.0),
@@ -106,10 +124,12 @@ def test_ctx_model_forward_matches_reference(student, ref, rng):
         theta = scale * rng.standard_normal((C, V))
         ctx = rng.integers(0, C, size=B)
         sym = rng.integers(0, V, size=B)
-        cases.append((what, theta, ctx, sym))
-    for what, theta, ctx, sym in cases:
-        bits, _ = _call_forward(student, "ctx_model_forward", theta, ctx, sym)
-        expect_close(f"bits for {what}", bits, ref.ctx_model_forward(theta, ctx, sym)[0], 1e-10)
+        expect_close(
+            f"bits for {what}",
+            _bits(student, theta, ctx, sym),
+            ref.ctx_model_forward(theta, ctx, sym)[0],
+            1e-10,
+        )
 
 
 def _gradcheck_inputs(case):
@@ -142,8 +162,7 @@ def test_ctx_model_codes_are_probabilities(student, ref, rng):
     for V in (2, 3, 7):
         ctx = rng.integers(0, 4, size=6)
         sym = rng.integers(0, V, size=6)
-        bits, _ = _call_forward(student, "ctx_model_forward", np.zeros((4, V)), ctx, sym)
-        bits = expect_array(bits, (6,), "bits")
+        bits = expect_array(_bits(student, np.zeros((4, V)), ctx, sym), (6,), "bits")
         if np.abs(bits - np.log2(V)).max() > 1e-12:
             raise Fail(f"with all-zero logits every symbol should cost exactly log2({V}) bits")
     # Kraft: the V possible next symbols of a context have 2**-bits summing to 1, bits >= 0,
@@ -152,7 +171,7 @@ def test_ctx_model_codes_are_probabilities(student, ref, rng):
         V = 4
         theta = scale * rng.standard_normal((5, V))
         theta[3] = scale * np.array([1.5, -0.7, 0.2, 0.9])  # overflows exp() at scale 1000
-        bits, _ = _call_forward(student, "ctx_model_forward", theta, np.full(V, 3), np.arange(V))
+        bits = _bits(student, theta, np.full(V, 3), np.arange(V))
         bits = expect_array(bits, (V,), f"bits (logits of size {scale:g})")
         if np.any(bits < 0):
             raise Fail("a code length in bits can never be negative")
@@ -171,7 +190,7 @@ def test_ctx_model_gradient_rows(student, ref, rng):
     theta = rng.standard_normal((C, V))
     ctx = np.array([1, 1, 3, 7, 3, 1])
     sym = rng.integers(0, V, size=6)
-    _, cache = _call_forward(student, "ctx_model_forward", theta, ctx, sym)
+    _, cache = call_forward(student, "ctx_model_forward", theta, ctx, sym, n_outputs=1)
     g = expect_keys(
         student.call("ctx_model_backward", rng.standard_normal(6), cache),
         ["dtheta"],
@@ -206,39 +225,25 @@ def test_ctx_model_backward_fast(student, ref):
 
 # ------------------------------------------------------------------------ 3. ctx_model_loss (4)
 def _loss_report(student, ref, memo):
-    key = ("ctx_model_loss_report",)
-    if key not in memo:
-        seq = _markov_seq(60, 2, 3, seed=2505)
-        batch = (ref.context_ids(seq, 2, 3), seq)
-        params = {"theta": np.random.default_rng(2505).standard_normal((9, 3))}
-        try:
-            memo[key] = loss_gradcheck(
-                student, ref, "ctx_model_loss", params, batch, n_coords=27, seed=25
-            )
-        except Exception as exc:  # the same failure is reported by both tests
-            memo[key] = exc
-    if isinstance(memo[key], Exception):
-        raise memo[key]
-    return memo[key]
+    """The whole-loss check of ctx_model_loss on an order-2 chain (computed once, both tests)."""
+    seq = _markov_seq(60, 2, 3, seed=2505)
+    batch = (ref.context_ids(seq, 2, 3), seq)
+    params = {"theta": np.random.default_rng(2505).standard_normal((9, 3))}
+    return loss_gradcheck(
+        student, ref, "ctx_model_loss", params, batch, n_coords=27, seed=25, memo=memo
+    )
 
 
 @graded(cell="ctx_model_loss", kind="forward", points=0.5)
 def test_ctx_model_loss_value_matches_reference(student, ref, memo):
-    check = _loss_report(student, ref, memo)["loss"]
-    if not check.passed:
-        raise Fail(
-            f"the loss (mean bits per symbol) differs from the expected value: relative "
-            f"error {check.rel_error:.2e}"
-        )
+    expect_loss_value(_loss_report(student, ref, memo), "ctx_model_loss (mean bits per symbol)")
 
 
 # Reference: relative error 6.6e-11 .. 1.1e-10 on all 27 coordinates, 5 random points
 # (tolerance 1e-6).
 @graded(cell="ctx_model_loss", kind="gradcheck", points=1.5)
 def test_ctx_model_loss_gradcheck(student, ref, memo):
-    check = _loss_report(student, ref, memo)["theta"]
-    if not check.passed:
-        raise Fail(f"grads['theta'] of ctx_model_loss is wrong: {check.describe()}")
+    expect_params(_loss_report(student, ref, memo), ["theta"], "ctx_model_loss")
 
 
 # Training on fixed data: an order-2 Markov chain over V=3 symbols (random_markov_table
@@ -256,20 +261,21 @@ def test_ctx_model_training_reduces_loss_like_reference(student, ref):
     ctx = ref.context_ids(seq, 2, 3)
     data = [(ctx[i * 200 : (i + 1) * 200], seq[i * 200 : (i + 1) * 200]) for i in range(4)]
     params = ref.init_ctx_params(2, 3)
+
+    def batches(step):
+        return data[step % 4]
+
     losses = train_with_student(
         student,
         "ctx_model_loss",
         params,
-        lambda step: data[step % 4],
+        batches,
         TRAIN_STEPS,
         lr=TRAIN_LR,
         max_seconds=TRAIN_BUDGET_S,
     )
     ref_params = {k: v.copy() for k, v in params.items()}
-    ref_losses = np.array(
-        train(ref.ctx_model_loss, ref_params, lambda step: data[step % 4], TRAIN_STEPS, TRAIN_LR)
-    )
-    losses = np.asarray(losses, dtype=np.float64)
+    ref_losses = train(ref.ctx_model_loss, ref_params, batches, TRAIN_STEPS, TRAIN_LR)
     expect_training_like_reference(losses, ref_losses, TRAIN_STEPS, TRAIN_RATIO, TRACK_TOL)
 
 
@@ -283,20 +289,15 @@ def test_online_code_length_matches_reference(student, ref, case):
         seq, k, V, kw = np.array([1]), 2, 2, {}
     else:
         seq, k, V, kw = _markov_seq(150, 1, 4, seed=2507), 1, 4, {"lr": 0.2}
-    n = seq.shape[0]
-    total, per = _code_pair(
-        student.call("online_code_length", seq, k, V, **kw), n, "online_code_length"
-    )
-    ref_total, ref_per = ref.online_code_length(seq, k, V, **kw)
-    expect_close(f"bits_per_symbol ({case})", per, ref_per, tol=1e-9)
-    expect_close(f"total_bits ({case})", np.array(total), np.array(ref_total), tol=1e-9)
+    got = _online(student, seq, k, V, **kw)
+    _expect_code_close(case, got, ref.online_code_length(seq, k, V, **kw), tol=1e-9)
 
 
 @graded(cell="online_code_length", kind="property", points=1.0)
 def test_online_code_length_predicts_before_learning(student, ref, rng):
     V, k, n, t0 = 3, 1, 120, 60
     seq = _markov_seq(n, 1, V, seed=2508)
-    total, per = _code_pair(student.call("online_code_length", seq, k, V), n, "online_code_length")
+    total, per = _online(student, seq, k, V)
     if abs(per[0] - np.log2(V)) > 1e-12:
         raise Fail(
             f"the first symbol should cost exactly log2({V}) bits: it is coded by the initial "
@@ -306,7 +307,7 @@ def test_online_code_length_predicts_before_learning(student, ref, rng):
         raise Fail("total_bits should be the sum of bits_per_symbol")
     other = seq.copy()
     other[t0:] = (other[t0:] + 1) % V
-    _, per2 = _code_pair(student.call("online_code_length", other, k, V), n, "online_code_length")
+    _, per2 = _online(student, other, k, V)
     if np.abs(per2[:t0] - per[:t0]).max() > 1e-12:
         t = int(np.argmax(np.abs(per2[:t0] - per[:t0]) > 1e-12))
         raise Fail(
@@ -322,7 +323,7 @@ def test_online_code_length_predicts_before_learning(student, ref, rng):
 def test_online_code_length_cannot_compress_fair_coins(student, ref):
     n = 2000
     coins = fair_coin(n, seed=2509)
-    total, _ = _code_pair(student.call("online_code_length", coins, 2, 2), n, "online_code_length")
+    total, _ = _online(student, coins, 2, 2)
     if total < n - 20:
         raise Fail(
             f"{total:.1f} bits for {n} fair coin flips: a decodable code saves more than 20 "
@@ -337,19 +338,13 @@ def test_online_code_length_cannot_compress_fair_coins(student, ref):
 # 0.055, 0.057, 0.056 -> threshold 0.15.
 @graded(cell="online_code_length", kind="property", points=1.9)
 def test_online_code_length_learns_deterministic_sources(student, ref):
-    per = _code_pair(
-        student.call("online_code_length", periodic(600, [0, 0, 1, 0, 1, 1, 1]), 3, 2),
-        600,
-        "online_code_length",
-    )[1]
+    _, per = _online(student, periodic(600, [0, 0, 1, 0, 1, 1, 1]), 3, 2)
     if per[-200:].mean() > 0.05:
         raise Fail(
             f"a period-7 sequence coded with k = 3 still costs {per[-200:].mean():.3f} "
             "bits/symbol after 400 symbols (expected almost 0)"
         )
-    per = _code_pair(
-        student.call("online_code_length", lfsr(1200, 6, seed=1), 6, 2), 1200, "online_code_length"
-    )[1]
+    _, per = _online(student, lfsr(1200, 6, seed=1), 6, 2)
     if per[-300:].mean() > 0.15:
         raise Fail(
             f"the output of a 6-bit shift register coded with k = 6 still costs "
@@ -361,9 +356,7 @@ def test_online_code_length_learns_deterministic_sources(student, ref):
 # 0.95 (a short context cannot see the rule).
 @graded(cell="online_code_length", kind="property", points=0.6)
 def test_online_code_length_lfsr_looks_random_to_short_contexts(student, ref):
-    per = _code_pair(
-        student.call("online_code_length", lfsr(1200, 6, seed=1), 4, 2), 1200, "online_code_length"
-    )[1]
+    _, per = _online(student, lfsr(1200, 6, seed=1), 4, 2)
     if per[-300:].mean() < 0.95:
         raise Fail(
             f"a 6-bit shift register coded with k = 4 costs only {per[-300:].mean():.3f} "
@@ -377,17 +370,15 @@ def test_online_code_length_lfsr_looks_random_to_short_contexts(student, ref):
 @pytest.mark.parametrize("K,n", [(3, 50), (1, 10), (5, 1)])
 def test_mixture_code_length_matches_reference(student, ref, K, n):
     bits = 2.0 * np.random.default_rng(10 * K + n).random((K, n))
-    total, per = _code_pair(student.call("mixture_code_length", bits), n, "mixture_code_length")
-    ref_total, ref_per = ref.mixture_code_length(bits)
-    expect_close(f"bits_per_symbol (K={K}, n={n})", per, ref_per, tol=1e-10)
-    expect_close(f"total_bits (K={K}, n={n})", np.array(total), np.array(ref_total), tol=1e-10)
+    got = _mixture(student, bits)
+    _expect_code_close(f"K={K}, n={n}", got, ref.mixture_code_length(bits), tol=1e-10)
 
 
 @graded(cell="mixture_code_length", kind="property", points=1.0)
 def test_mixture_code_length_within_log2K_of_best(student, ref, rng):
     K, n = 6, 80
     bits = rng.random((K, n)) * np.linspace(0.5, 1.5, K)[:, None]
-    total, per = _code_pair(student.call("mixture_code_length", bits), n, "mixture_code_length")
+    total, per = _mixture(student, bits)
     best = bits.sum(axis=1).min()
     if not best - 1e-9 <= total <= best + np.log2(K) + 1e-9:
         raise Fail(
@@ -403,9 +394,7 @@ def test_mixture_code_length_within_log2K_of_best(student, ref, rng):
 def test_mixture_code_length_is_stable_for_long_sequences(student, ref, rng):
     n = 20000
     bits = np.stack([np.full(n, 1.0), 0.5 + 0.1 * rng.random(n), rng.random(n) * 1.2])
-    total, per = _code_pair(student.call("mixture_code_length", bits), n, "mixture_code_length")
-    ref_total, ref_per = ref.mixture_code_length(bits)
-    expect_close(
-        "total_bits for sequences of 20000 symbols", np.array(total), np.array(ref_total), tol=1e-10
+    got = _mixture(student, bits)
+    _expect_code_close(
+        f"sequences of {n} symbols", got, ref.mixture_code_length(bits), tol=1e-9, tol_total=1e-10
     )
-    expect_close("bits_per_symbol for sequences of 20000 symbols", per, ref_per, tol=1e-9)

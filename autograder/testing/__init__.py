@@ -32,6 +32,7 @@ from autograder.testing.checks import (
 from autograder.testing.gradients import (
     GradResult,
     expect_gradient,
+    expect_loss_value,
     expect_params,
     layer_gradcheck,
     loss_gradcheck,
@@ -63,6 +64,7 @@ __all__ = [
     "expect_keys",
     "expect_loss_decreases",
     "expect_loss_pair",
+    "expect_loss_value",
     "expect_params",
     "expect_training_like_reference",
     "expect_tuple",

@@ -228,3 +228,27 @@ def expect_params(report: GradReport, names, fn: str) -> None:
     bad = [report[name] for name in names if not report[name].passed]
     if bad:
         raise Fail(f"the gradient of {fn}: " + "; ".join(c.describe() for c in bad))
+
+
+def expect_loss_value(report: GradReport, fn: str, hint: str = "") -> None:
+    """Fail unless the loss value in a :func:`loss_gradcheck` report matches the reference's.
+
+    The message gives the relative error, never the two values (the reference's is not for the
+    student to see).
+
+    Args:
+        report: from :func:`loss_gradcheck`.
+        fn: how the message names the loss (``"ctx_model_loss (mean bits per symbol)"``).
+        hint: a sentence saying what the loss should be, appended to the message.
+
+    Raises:
+        Fail: the loss is off.
+    """
+    check = report["loss"]
+    if not check.passed:
+        if check.problem:
+            raise Fail(f"the loss returned by {fn} {check.problem}")
+        raise Fail(
+            f"the loss of {fn} differs from the expected value: relative error "
+            f"{check.rel_error:.2e}" + (f" ({hint})" if hint else "")
+        )

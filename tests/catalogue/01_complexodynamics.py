@@ -4,6 +4,8 @@ Each mutant replaces one exact substring of one answer cell of the source notebo
 stripped).
 """
 
+from mutants import fd_loop, rewrites
+
 # The reference backward of the softmax table (the body only).
 _CA_RULE_BACKWARD_BODY = """    X, W, logq = cache
     q = np.exp2(logq)                                          # (N, 2) probabilities
@@ -13,32 +15,26 @@ _CA_RULE_BACKWARD_BODY = """    X, W, logq = cache
 # A backward that differentiates numerically through the forward. Everything it needs is in the
 # cache, so it is accurate to ~1e-10 and passes every gradient check; only the realistic-size
 # time budget catches it.
-_CA_RULE_NUMERICAL_BACKWARD = """    X, W, logq = cache
-    args = {"X": X.copy(), "W": W.copy()}
+_CA_RULE_NUMERICAL_BACKWARD = f"""    X, W, logq = cache
+    X, W = X.copy(), W.copy()
 
     def objective():
-        return np.sum(ca_rule_forward(**args)[0] * dlogq)
+        return np.sum(ca_rule_forward(X, W)[0] * dlogq)
 
-    grads = {}
-    for name, arr in args.items():
-        g = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + 1e-5
-            f_plus = objective()
-            arr[idx] = old - 1e-5
-            f_minus = objective()
-            arr[idx] = old
-            g[idx] = (f_plus - f_minus) / 2e-5
-        grads["d" + name] = g
-    return grads"""
+{fd_loop("X", "dX", "objective()")}
+{fd_loop("W", "dW", "objective()")}
+    return {{"dX": dX, "dW": dW}}"""
 
 _CA_RULE_GRADCHECKS = ["ca_rule_backward_gradcheck[dX]", "ca_rule_backward_gradcheck[dW]"]
+_LOSS_CHECKS = ["ca_rule_loss_gradcheck", "ca_rule_loss_trains_like_reference"]
+_EXTRACT_CHECKS = ["extract_rule_matches_reference", "extract_rule_round_trips_every_rule"]
 _CODELENGTH_FORWARD = [
     "state_codelength_matches_reference[random_k4]",
     "state_codelength_matches_reference[biased_k0]",
     "state_codelength_matches_reference[rule30_k6]",
 ]
+_CODELENGTH_ALL = _CODELENGTH_FORWARD + ["state_codelength_matches_reference[width1]"]
+
 
 MUTANTS = [
     # ---------------------------------------------------------------- ca_rule
@@ -49,21 +45,15 @@ MUTANTS = [
         new=_CA_RULE_NUMERICAL_BACKWARD,
         catches=["ca_rule_backward_fast_at_realistic_size"],
     ),
-    dict(
-        name="softmax_coupling_term_forgotten",
-        cell="ca_rule_code",
-        old="da = (dlogq - q * dlogq.sum(axis=1, keepdims=True)) / LN2",
-        new="da = dlogq / LN2",
-        catches=_CA_RULE_GRADCHECKS
-        + ["ca_rule_loss_gradcheck", "ca_rule_loss_trains_like_reference"],
-    ),
-    dict(
-        name="backward_in_nats",
-        cell="ca_rule_code",
-        old="da = (dlogq - q * dlogq.sum(axis=1, keepdims=True)) / LN2",
-        new="da = dlogq - q * dlogq.sum(axis=1, keepdims=True)",
+    *rewrites(
+        "ca_rule_code",
+        "da = (dlogq - q * dlogq.sum(axis=1, keepdims=True)) / LN2",
+        softmax_coupling_term_forgotten=("da = dlogq / LN2", _CA_RULE_GRADCHECKS + _LOSS_CHECKS),
         # Adam is (almost) invariant to the scale of the gradient: only gradchecks see this.
-        catches=_CA_RULE_GRADCHECKS + ["ca_rule_loss_gradcheck"],
+        backward_in_nats=(
+            "da = dlogq - q * dlogq.sum(axis=1, keepdims=True)",
+            _CA_RULE_GRADCHECKS + ["ca_rule_loss_gradcheck"],
+        ),
     ),
     dict(
         name="table_gradient_skips_the_softmax",
@@ -101,39 +91,25 @@ MUTANTS = [
         new="bits = -logq[rows, y].sum()",
         catches=[
             "ca_rule_loss_value_matches_reference",
-            "ca_rule_loss_gradcheck",
-            "ca_rule_loss_trains_like_reference",
+            *_LOSS_CHECKS,
             "ca_rule_loss_is_bits_per_cell",
         ],
     ),
-    dict(
-        name="loss_gradient_missing_1_over_N",
-        cell="ca_rule_loss_code",
-        old="dlogq[rows, y] = -1.0 / N",
-        new="dlogq[rows, y] = -1.0",
-        catches=["ca_rule_loss_gradcheck"],
-    ),
-    dict(
-        name="loss_gradient_sign_flipped",
-        cell="ca_rule_loss_code",
-        old="dlogq[rows, y] = -1.0 / N",
-        new="dlogq[rows, y] = 1.0 / N",
-        catches=[
-            "ca_rule_loss_gradcheck",
-            "ca_rule_loss_trains_like_reference",
-            "ca_rule_loss_learns_the_law",
-        ],
+    *rewrites(
+        "ca_rule_loss_code",
+        "dlogq[rows, y] = -1.0 / N",
+        loss_gradient_missing_1_over_N=("dlogq[rows, y] = -1.0", ["ca_rule_loss_gradcheck"]),
+        loss_gradient_sign_flipped=(
+            "dlogq[rows, y] = 1.0 / N",
+            _LOSS_CHECKS + ["ca_rule_loss_learns_the_law"],
+        ),
     ),
     dict(
         name="grads_keyed_like_the_backward",
         cell="ca_rule_loss_code",
         old='return float(bits), {"W": ca_rule_backward(dlogq, cache)["dW"]}',
         new='return float(bits), {"dW": ca_rule_backward(dlogq, cache)["dW"]}',
-        catches=[
-            "ca_rule_loss_gradcheck",
-            "ca_rule_loss_trains_like_reference",
-            "ca_rule_loss_learns_the_law",
-        ],
+        catches=_LOSS_CHECKS + ["ca_rule_loss_learns_the_law"],
     ),
     # ---------------------------------------------------------------- extract_rule
     dict(
@@ -141,21 +117,16 @@ MUTANTS = [
         cell="extract_rule_code",
         old="2 ** np.arange(8)",
         new="2 ** np.arange(7, -1, -1)",
-        catches=["extract_rule_matches_reference", "extract_rule_round_trips_every_rule"],
+        catches=_EXTRACT_CHECKS,
     ),
-    dict(
-        name="argmin_instead_of_argmax",
-        cell="extract_rule_code",
-        old="table = np.argmax(W, axis=1).astype(np.int64)",
-        new="table = np.argmin(W, axis=1).astype(np.int64)",
-        catches=["extract_rule_matches_reference", "extract_rule_round_trips_every_rule"],
-    ),
-    dict(
-        name="ties_predict_one",
-        cell="extract_rule_code",
-        old="table = np.argmax(W, axis=1).astype(np.int64)",
-        new="table = (W[:, 1] >= W[:, 0]).astype(np.int64)",
-        catches=["extract_rule_round_trips_every_rule"],
+    *rewrites(
+        "extract_rule_code",
+        "table = np.argmax(W, axis=1).astype(np.int64)",
+        argmin_instead_of_argmax=("table = np.argmin(W, axis=1).astype(np.int64)", _EXTRACT_CHECKS),
+        ties_predict_one=(
+            "table = (W[:, 1] >= W[:, 0]).astype(np.int64)",
+            ["extract_rule_round_trips_every_rule"],
+        ),
     ),
     # ---------------------------------------------------------------- state_codelength
     dict(
@@ -165,31 +136,20 @@ MUTANTS = [
         new="p1 = (n1 + 1.0) / (n + 2.0)",
         catches=_CODELENGTH_FORWARD + ["state_codelength_order_and_chaos"],
     ),
-    dict(
-        name="counts_include_the_current_cell",
-        cell="state_codelength_code",
-        old="""        n[sel] = (np.cumsum(in_c, axis=1) - in_c)[sel]  # exclusive running counts
+    *rewrites(
+        "state_codelength_code",
+        """        n[sel] = (np.cumsum(in_c, axis=1) - in_c)[sel]  # exclusive running counts
         n1[sel] = (np.cumsum(ones, axis=1) - ones)[sel]""",
-        new="""        n[sel] = np.cumsum(in_c, axis=1)[sel]
+        counts_include_the_current_cell=(
+            """        n[sel] = np.cumsum(in_c, axis=1)[sel]
         n1[sel] = np.cumsum(ones, axis=1)[sel]""",
-        catches=_CODELENGTH_FORWARD
-        + [
-            "state_codelength_matches_reference[width1]",
-            "state_codelength_is_a_prequential_code",
-        ],
-    ),
-    dict(
-        name="counts_carried_across_rows",
-        cell="state_codelength_code",
-        old="""        n[sel] = (np.cumsum(in_c, axis=1) - in_c)[sel]  # exclusive running counts
-        n1[sel] = (np.cumsum(ones, axis=1) - ones)[sel]""",
-        new="""        n[sel] = (np.cumsum(in_c.ravel()).reshape(T, W) - in_c)[sel]
+            _CODELENGTH_ALL + ["state_codelength_is_a_prequential_code"],
+        ),
+        counts_carried_across_rows=(
+            """        n[sel] = (np.cumsum(in_c.ravel()).reshape(T, W) - in_c)[sel]
         n1[sel] = (np.cumsum(ones.ravel()).reshape(T, W) - ones)[sel]""",
-        catches=_CODELENGTH_FORWARD
-        + [
-            "state_codelength_matches_reference[width1]",
-            "state_codelength_order_and_chaos",
-        ],
+            _CODELENGTH_ALL + ["state_codelength_order_and_chaos"],
+        ),
     ),
     dict(
         name="context_order_hard_coded",

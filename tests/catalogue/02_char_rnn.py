@@ -4,6 +4,8 @@ Each mutant replaces one exact substring of one answer cell of the source notebo
 stripped).
 """
 
+from mutants import numerical_backward
+
 # The step backward as written in the reference (the body only).
 _STEP_BACKWARD_BODY = """    x, h_prev, Wx, Wh, h = cache
     da = dh * (1.0 - h**2)         # (B, H) back through the tanh
@@ -13,26 +15,12 @@ _STEP_BACKWARD_BODY = """    x, h_prev, Wx, Wh, h = cache
 # A step backward that differentiates numerically through the forward. It recovers the bias
 # from the cached h (inverse tanh), so it is accurate to ~1e-10 and passes every gradient check;
 # only the realistic-size time budget catches it.
-_STEP_NUMERICAL_BACKWARD = """    x, h_prev, Wx, Wh, h = cache
+_STEP_NUMERICAL_BACKWARD = numerical_backward(
+    setup="""    x, h_prev, Wx, Wh, h = cache
     b = (np.arctanh(h) - x @ Wx - h_prev @ Wh).mean(axis=0)
-    args = {"x": x.copy(), "h_prev": h_prev.copy(), "Wx": Wx.copy(), "Wh": Wh.copy(), "b": b}
-
-    def objective():
-        return np.sum(rnn_step_forward(**args)[0] * dh)
-
-    grads = {}
-    for name, arr in args.items():
-        grad = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + 1e-5
-            f_plus = objective()
-            arr[idx] = old - 1e-5
-            f_minus = objective()
-            arr[idx] = old
-            grad[idx] = (f_plus - f_minus) / 2e-5
-        grads["d" + name] = grad
-    return grads"""
+    args = {"x": x.copy(), "h_prev": h_prev.copy(), "Wx": Wx.copy(), "Wh": Wh.copy(), "b": b}""",
+    objective="np.sum(rnn_step_forward(**args)[0] * dh)",
+)
 
 MUTANTS = [
     dict(

@@ -4,6 +4,8 @@ Each mutant replaces one exact substring of one answer cell of the source notebo
 stripped).
 """
 
+from mutants import numerical_backward
+
 # The step backward as written in the reference (the body only).
 _STEP_BACKWARD_BODY = """    z, W, f, i, g, o, c_prev, tanh_c = cache
     D = z.shape[1] - f.shape[1]
@@ -24,31 +26,17 @@ _STEP_BACKWARD_BODY = """    z, W, f, i, g, o, c_prev, tanh_c = cache
 # A step backward that differentiates numerically through the forward. It recovers the bias
 # exactly enough from the cached gate values (inverse sigmoid / tanh), so it is accurate to
 # ~1e-10 and passes every gradient check; only the realistic-size time budget catches it.
-_STEP_NUMERICAL_BACKWARD = """    z, W, f, i, g, o, c_prev, tanh_c = cache
+_STEP_NUMERICAL_BACKWARD = numerical_backward(
+    setup="""    z, W, f, i, g, o, c_prev, tanh_c = cache
     H = f.shape[1]
     D = z.shape[1] - H
     a = np.concatenate([np.log(f / (1 - f)), np.log(i / (1 - i)), np.arctanh(g),
                         np.log(o / (1 - o))], axis=1)
     args = {"x": z[:, :D].copy(), "h_prev": z[:, D:].copy(), "c_prev": c_prev.copy(),
-            "W": W.copy(), "b": (a - z @ W).mean(axis=0)}
-
-    def objective():
-        h_out, c_out, _ = lstm_step_forward(**args)
-        return np.sum(h_out * dh) + np.sum(c_out * dc)
-
-    grads = {}
-    for name, arr in args.items():
-        grad = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + 1e-5
-            f_plus = objective()
-            arr[idx] = old - 1e-5
-            f_minus = objective()
-            arr[idx] = old
-            grad[idx] = (f_plus - f_minus) / 2e-5
-        grads["d" + name] = grad
-    return grads"""
+            "W": W.copy(), "b": (a - z @ W).mean(axis=0)}""",
+    # the upstream is (dh, dc) for the outputs (h, c)
+    objective="sum(np.sum(out * d) for out, d in zip(lstm_step_forward(**args)[:2], (dh, dc)))",
+)
 
 MUTANTS = [
     dict(

@@ -4,6 +4,8 @@ Each mutant replaces one exact substring of one answer cell of the source notebo
 stripped).
 """
 
+from mutants import numerical_backward
+
 # The MLP backward as written in the reference (the body only).
 _MLP_BACKWARD_BODY = """    cache_1, cache_h, cache_2 = cache
     g_out = affine_backward(dpred, cache_2)          # dh (B, H), dW2 (H, 1), db2 (1,)
@@ -12,35 +14,21 @@ _MLP_BACKWARD_BODY = """    cache_1, cache_h, cache_2 = cache
     return {"dx": g_in["dx"], "dW1": g_in["dW"], "db1": g_in["db"],
             "dW2": g_out["dW"], "db2": g_out["db"]}"""
 
-# A backward that differentiates numerically through the forward. It recovers b1 from the cached
-# activations (arctanh), and b2 cancels out of centred differences, so it is accurate to ~1e-10
-# and passes every gradient check; only the realistic-size time budget catches it.
-_MLP_NUMERICAL_BACKWARD = """    (x, W1), h, (_, W2) = cache
+# A backward that differentiates numerically through the forward (tests/mutants.py). It recovers
+# b1 from the cached activations (arctanh), and b2 cancels out of centred differences, so it is
+# accurate to ~1e-10 and passes every gradient check; only the realistic-size time budget
+# catches it.
+_MLP_NUMERICAL_BACKWARD = numerical_backward(
+    """    (x, W1), h, (_, W2) = cache
     b1 = (np.arctanh(h) - x @ W1).mean(axis=0)
-    args = {"x": x.copy(), "W1": W1.copy(), "b1": b1, "W2": W2.copy(), "b2": np.zeros(1)}
+    args = {"x": x.copy(), "W1": W1.copy(), "b1": b1, "W2": W2.copy(), "b2": np.zeros(1)}""",
+    "np.sum(mlp_forward(**args)[0] * dpred)",
+)
 
-    def objective():
-        return np.sum(mlp_forward(**args)[0] * dpred)
-
-    grads = {}
-    for name, arr in args.items():
-        grad = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + 1e-5
-            f_plus = objective()
-            arr[idx] = old - 1e-5
-            f_minus = objective()
-            arr[idx] = old
-            grad[idx] = (f_plus - f_minus) / 2e-5
-        grads["d" + name] = grad
-    return grads"""
-
-_FIT_GRADCHECKS = [
-    "powerlaw_fit_loss_gradcheck[dlog_a]",
-    "powerlaw_fit_loss_gradcheck[dalpha]",
-    "powerlaw_fit_loss_gradcheck[dlog_c]",
+_MLP_FORWARD_CASES = [
+    f"mlp_forward_matches_reference[{case}]" for case in ("B5_D8_H16", "batch1", "D1_H1", "wide")
 ]
+_FIT_GRADCHECKS = [f"powerlaw_fit_loss_gradcheck[{g}]" for g in ("dlog_a", "dalpha", "dlog_c")]
 
 MUTANTS = [
     # ---------------------------------------------------------------- mlp
@@ -87,14 +75,7 @@ MUTANTS = [
         cell="mlp_code",
         old="pred, cache_2 = affine_forward(h, W2, b2)",
         new="pred, cache_2 = affine_forward(h, W2, 0.0 * b2)",
-        catches=[
-            "mlp_forward_matches_reference[B5_D8_H16]",
-            "mlp_forward_matches_reference[batch1]",
-            "mlp_forward_matches_reference[D1_H1]",
-            "mlp_forward_matches_reference[wide]",
-            "mlp_loss_value_matches_reference",
-            "mlp_loss_gradcheck",
-        ],
+        catches=[*_MLP_FORWARD_CASES, "mlp_loss_value_matches_reference", "mlp_loss_gradcheck"],
     ),
     # ---------------------------------------------------------------- mlp_loss
     dict(

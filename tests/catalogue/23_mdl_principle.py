@@ -4,6 +4,8 @@ Each mutant replaces one exact substring of one answer cell of the source notebo
 stripped).
 """
 
+from mutants import numerical_backward
+
 # The Gaussian code-length backward as written in the reference (the body only).
 _NLL_BACKWARD_BODY = """    Phi, w, r, inv_var = cache
     dnats = LOG2E * dbits                          # (N,)
@@ -14,36 +16,19 @@ _NLL_BACKWARD_BODY = """    Phi, w, r, inv_var = cache
     dlog_sigma = np.array([np.sum(dnats * (1.0 - r**2 * inv_var))])   # (1,)
     return {"dPhi": dPhi, "dy": dr, "dw": dw, "dlog_sigma": dlog_sigma}"""
 
-# A backward that differentiates numerically through the forward. It recovers every input from
-# the cache (y = r + Phi w, log sigma = -log(1/sigma^2) / 2), so it is accurate to ~1e-10 and
-# passes every gradient check; only the realistic-size time budget catches it.
-_NLL_NUMERICAL_BACKWARD = """    Phi, w, r, inv_var = cache
+# A backward that differentiates numerically through the forward (tests/mutants.py). It recovers
+# every input from the cache (y = r + Phi w, log sigma = -log(1/sigma^2) / 2), so it is accurate
+# to ~1e-10 and passes every gradient check; only the realistic-size time budget catches it.
+_NLL_NUMERICAL_BACKWARD = numerical_backward(
+    """    Phi, w, r, inv_var = cache
     args = {"Phi": Phi.copy(), "y": r + Phi @ w, "w": w.copy(),
-            "log_sigma": -0.5 * np.log(inv_var)}
-
-    def objective():
-        return np.sum(gauss_nll_forward(**args)[0] * dbits)
-
-    grads = {}
-    for name, arr in args.items():
-        grad = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            h = 1e-5 * max(1.0, abs(old))
-            arr[idx] = old + h
-            f_plus = objective()
-            arr[idx] = old - h
-            f_minus = objective()
-            arr[idx] = old
-            grad[idx] = (f_plus - f_minus) / (2 * h)
-        grads["d" + name] = grad
-    return grads"""
+            "log_sigma": -0.5 * np.log(inv_var)}""",
+    "np.sum(gauss_nll_forward(**args)[0] * dbits)",
+)
 
 _NLL_FORWARD_CASES = [
-    "gauss_nll_forward_matches_reference[N7_D4]",
-    "gauss_nll_forward_matches_reference[batch1]",
-    "gauss_nll_forward_matches_reference[degree0]",
-    "gauss_nll_forward_matches_reference[small_sigma]",
+    f"gauss_nll_forward_matches_reference[{case}]"
+    for case in ("N7_D4", "batch1", "degree0", "small_sigma")
 ]
 
 MUTANTS = [

@@ -5,53 +5,66 @@ Each mutant replaces one exact substring of one answer cell of the source notebo
 stripped).
 """
 
+from mutants import fd_loop, rewrites
+
 # A backward that differentiates numerically through the forward. The cache holds the
 # probabilities of the rows in the batch; their logs are logits giving the same forward output
 # (softmax ignores a per-row shift), and rows outside the batch do not affect it. So it is
 # accurate to ~1e-10 and passes every gradient check; only the realistic-size time budget
-# catches it.
-_CTX_NUMERICAL_BACKWARD = """    ctx, sym, p, shape = cache
+# catches it. (The rest of the analytic body stays below the return, unreachable.)
+_CTX_NUMERICAL_BACKWARD = f"""    ctx, sym, p, shape = cache
     theta = np.zeros(shape)
     theta[ctx] = np.log(p)
 
     def objective():
         return np.sum(ctx_model_forward(theta, ctx, sym)[0] * dbits)
 
-    dtheta = np.zeros(shape)
-    for idx in np.ndindex(shape):
-        old = theta[idx]
-        theta[idx] = old + 1e-5
-        up = objective()
-        theta[idx] = old - 1e-5
-        down = objective()
-        theta[idx] = old
-        dtheta[idx] = (up - down) / 2e-5
-    return {"dtheta": dtheta}
+{fd_loop("theta", "dtheta", "objective()")}
+    return {{"dtheta": dtheta}}
     B = ctx.shape[0]"""
 
+_CONTEXT_IDS_FORWARD = [
+    "context_ids_matches_reference[20-3-2]",
+    "context_ids_matches_reference[15-2-3]",
+    "context_ids_matches_reference[1-1-4]",
+    "context_ids_matches_reference[30-4-5]",
+]
+_CTX_FORWARD = ["ctx_model_forward_matches_reference", "ctx_model_codes_are_probabilities"]
 _ALL_CTX_GRADCHECKS = [
     "ctx_model_backward_gradcheck[repeated_contexts]",
     "ctx_model_backward_gradcheck[batch_1]",
     "ctx_model_backward_gradcheck[V5]",
 ]
+_CTX_GRADIENT = _ALL_CTX_GRADCHECKS + ["ctx_model_loss_gradcheck"]
+_ONLINE_ADAGRAD = [
+    "online_code_length_matches_reference[markov_V3_k2]",
+    "online_code_length_matches_reference[V4_k1_lr0.2]",
+]
+
 
 MUTANTS = [
     # ---- context_ids
-    dict(
-        name="context_includes_the_current_symbol",
-        cell="context_ids_code",
-        old="ctx += padded[k - 1 - j : k - 1 - j + n] * V**j",
-        new="ctx += padded[k - j : k - j + n] * V**j",
-        catches=[
-            "context_ids_matches_reference[20-3-2]",
-            "context_ids_matches_reference[15-2-3]",
-            "context_ids_matches_reference[1-1-4]",
-            "context_ids_matches_reference[30-4-5]",
-            "context_ids_use_only_the_past",
-            "online_code_length_matches_reference[markov_V3_k2]",
-            "online_code_length_cannot_compress_fair_coins",
-            "online_code_length_lfsr_looks_random_to_short_contexts",
-        ],
+    *rewrites(
+        "context_ids_code",
+        "ctx += padded[k - 1 - j : k - 1 - j + n] * V**j",
+        context_includes_the_current_symbol=(
+            "ctx += padded[k - j : k - j + n] * V**j",
+            _CONTEXT_IDS_FORWARD
+            + [
+                "context_ids_use_only_the_past",
+                "online_code_length_matches_reference[markov_V3_k2]",
+                "online_code_length_cannot_compress_fair_coins",
+                "online_code_length_lfsr_looks_random_to_short_contexts",
+            ],
+        ),
+        context_padding_wraps_around_with_roll=(
+            "ctx += np.roll(seq, j + 1) * V**j",
+            [
+                "context_ids_matches_reference[20-3-2]",
+                "context_ids_matches_reference[1-1-4]",
+                "context_ids_matches_reference[30-4-5]",
+            ],
+        ),
     ),
     dict(
         name="context_digits_most_recent_most_significant",
@@ -61,17 +74,6 @@ MUTANTS = [
         catches=[
             "context_ids_matches_reference[20-3-2]",
             "context_ids_matches_reference[15-2-3]",
-            "context_ids_matches_reference[30-4-5]",
-        ],
-    ),
-    dict(
-        name="context_padding_wraps_around_with_roll",
-        cell="context_ids_code",
-        old="ctx += padded[k - 1 - j : k - 1 - j + n] * V**j",
-        new="ctx += np.roll(seq, j + 1) * V**j",
-        catches=[
-            "context_ids_matches_reference[20-3-2]",
-            "context_ids_matches_reference[1-1-4]",
             "context_ids_matches_reference[30-4-5]",
         ],
     ),
@@ -88,37 +90,29 @@ MUTANTS = [
         cell="ctx_model_code",
         old="z = logits - logits.max(axis=1, keepdims=True)",
         new="z = logits",
-        catches=["ctx_model_forward_matches_reference", "ctx_model_codes_are_probabilities"],
+        catches=_CTX_FORWARD,
     ),
     dict(
         name="ctx_forward_log_of_underflowed_softmax",
         cell="ctx_model_code",
         old="logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))",
         new="logp = np.log(np.exp(z) / np.exp(z).sum(axis=1, keepdims=True))",
-        catches=["ctx_model_forward_matches_reference", "ctx_model_codes_are_probabilities"],
+        catches=_CTX_FORWARD,
     ),
-    dict(
-        name="ctx_backward_in_nats",
-        cell="ctx_model_code",
-        old="dlogits *= (dbits * LOG2E)[:, None]",
-        new="dlogits *= dbits[:, None]",
-        # Adam is invariant to a constant rescaling of the gradient, so the training curve
-        # barely notices; the gradient checks must.
-        catches=_ALL_CTX_GRADCHECKS + ["ctx_model_loss_gradcheck"],
-    ),
-    dict(
-        name="ctx_backward_ignores_upstream",
-        cell="ctx_model_code",
-        old="dlogits *= (dbits * LOG2E)[:, None]",
-        new="dlogits *= LOG2E",
-        catches=_ALL_CTX_GRADCHECKS + ["ctx_model_loss_gradcheck"],
+    # Adam is invariant to a constant rescaling of the gradient, so the training curve barely
+    # notices a wrong scale; the gradient checks must.
+    *rewrites(
+        "ctx_model_code",
+        "dlogits *= (dbits * LOG2E)[:, None]",
+        ctx_backward_in_nats=("dlogits *= dbits[:, None]", _CTX_GRADIENT),
+        ctx_backward_ignores_upstream=("dlogits *= LOG2E", _CTX_GRADIENT),
     ),
     dict(
         name="ctx_backward_forgets_the_target",
         cell="ctx_model_code",
         old="dlogits[np.arange(B), sym] -= 1.0",
         new="dlogits = dlogits",
-        catches=_ALL_CTX_GRADCHECKS + ["ctx_model_gradient_rows", "ctx_model_loss_gradcheck"],
+        catches=_CTX_GRADIENT + ["ctx_model_gradient_rows"],
     ),
     dict(
         name="ctx_backward_repeated_contexts_not_accumulated",
@@ -165,35 +159,24 @@ MUTANTS = [
             "online_code_length_cannot_compress_fair_coins",
         ],
     ),
-    dict(
-        name="online_plain_sgd_instead_of_adagrad",
-        cell="online_code_length_code",
-        old="theta[c] -= lr * g / (np.sqrt(G[c]) + ADAGRAD_EPS)",
-        new="theta[c] -= lr * g",
-        catches=[
-            "online_code_length_matches_reference[markov_V3_k2]",
-            "online_code_length_matches_reference[V4_k1_lr0.2]",
-        ],
+    *rewrites(
+        "online_code_length_code",
+        "theta[c] -= lr * g / (np.sqrt(G[c]) + ADAGRAD_EPS)",
+        online_plain_sgd_instead_of_adagrad=("theta[c] -= lr * g", _ONLINE_ADAGRAD),
+        online_gradient_ascent=(
+            "theta[c] += lr * g / (np.sqrt(G[c]) + ADAGRAD_EPS)",
+            [
+                "online_code_length_matches_reference[markov_V3_k2]",
+                "online_code_length_learns_deterministic_sources",
+            ],
+        ),
     ),
     dict(
         name="online_adagrad_forgets_past_gradients",
         cell="online_code_length_code",
         old="G[c] += g * g",
         new="G[c] = g * g",
-        catches=[
-            "online_code_length_matches_reference[markov_V3_k2]",
-            "online_code_length_matches_reference[V4_k1_lr0.2]",
-        ],
-    ),
-    dict(
-        name="online_gradient_ascent",
-        cell="online_code_length_code",
-        old="theta[c] -= lr * g / (np.sqrt(G[c]) + ADAGRAD_EPS)",
-        new="theta[c] += lr * g / (np.sqrt(G[c]) + ADAGRAD_EPS)",
-        catches=[
-            "online_code_length_matches_reference[markov_V3_k2]",
-            "online_code_length_learns_deterministic_sources",
-        ],
+        catches=_ONLINE_ADAGRAD,
     ),
     # ---- mixture
     dict(
