@@ -85,3 +85,32 @@ def rewrites(cell: str, old: str, **wrong: tuple[str, list[str]]) -> list[dict]:
         dict(name=name, cell=cell, old=old, new=new, catches=catches)
         for name, (new, catches) in wrong.items()
     ]
+
+
+def numerical_backward_mutant(
+    name: str,
+    cell: str,
+    old: str,
+    setup: str,
+    objective: str,
+    grads: str = "{}",
+    catches=(),
+) -> dict:
+    """A whole catalogue entry whose backward differentiates numerically.
+
+    ``old`` is the start of the reference backward's body: its first line (the one that unpacks
+    the cache) is kept and followed by ``setup``; the template's body comes next and ends in
+    ``return grads``, so the rest of ``old`` stays behind it, unreachable (the cell still
+    compiles, and the entry replaces exactly one place).
+
+    Args:
+        name, cell, catches: as in any catalogue entry.
+        old: the text the entry replaces, starting with the cache-unpacking line.
+        setup, objective, grads: as in :func:`numerical_backward`.
+
+    Returns:
+        ``dict(name, cell, old, new, catches)``.
+    """
+    unpack, newline, rest = old.partition("\n")
+    body = numerical_backward(f"{unpack}\n{setup}", objective, grads)
+    return dict(name=name, cell=cell, old=old, new=body + newline + rest, catches=list(catches))

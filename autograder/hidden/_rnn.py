@@ -11,10 +11,8 @@ assignment chooses the grade cell, points, seeds and sizes, and binds the test t
 pytest collects a module-level name like any ``def test_...``, and the ``rng`` fixture is seeded
 from that name (the node id), so the inputs are those of a test written in the file itself.
 
-Also here: :func:`expect_trains_like_reference`, the training check both assignments run
-(the same loss-ratio rule and curve tolerance; not RNN-specific, a candidate for
-``autograder.testing.training``, where ``expect_loss_decreases`` divides by the first loss
-rather than the mean of the first three).
+Also here: :func:`expect_trains_like_reference`, the training check both assignments run with
+the same loss-ratio rule (against the mean of the first three losses) and curve tolerance.
 
 This module is imported as ``autograder.hidden._rnn`` (``autograder/hidden`` is a namespace
 package; the hidden tests run with ``--import-mode=importlib``, where relative imports fail).
@@ -28,13 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from autograder.testing.checks import Fail, call_forward, expect_close, graded
+from autograder.testing.checks import call_forward, expect_close, graded
 from autograder.testing.gradients import expect_gradient, layer_gradcheck
 from autograder.testing.inputs import rnn_seq_inputs, rnn_step_inputs
-from autograder.testing.memo import copy_inputs
 from autograder.testing.timing import expect_backward_fast
-from autograder.testing.training import expect_curve_tracks, train_with_student
-from s30kit.optim import train
+from autograder.testing.training import expect_curve_tracks, expect_loss_decreases, train_both
 
 STEP_GRADS = ["dx", "dh_prev", "dWx", "dWh", "db"]
 SEQ_GRADS = ["dx", "dh0", "dWx", "dWh", "db"]
@@ -159,16 +155,10 @@ def expect_trains_like_reference(
     def batches(step):
         return data[step % len(data)]
 
-    losses = train_with_student(
-        student, loss_fn, params, batches, steps, lr, clip=clip, timeout=timeout
+    losses, ref_losses = train_both(
+        student, ref, loss_fn, params, batches, steps, lr, clip=clip, timeout=timeout
     )
-    ref_losses = train(getattr(ref, loss_fn), copy_inputs(params), batches, steps, lr=lr, clip=clip)
-    first, last = float(np.mean(losses[:3])), float(np.mean(losses[-5:]))
-    if not last < ratio * first:
-        raise Fail(
-            f"the training loss did not fall enough: from {first:.3f} to {last:.3f} "
-            f"(it should fall below {ratio:.0%} of the start in {steps} steps)"
-        )
+    expect_loss_decreases(losses, ratio, steps, head=3)
     expect_curve_tracks(
         losses,
         ref_losses,

@@ -12,19 +12,24 @@ import pytest
 
 from autograder.testing import (
     Fail,
+    call_forward,
     expect_array,
     expect_backward_fast,
     expect_close,
+    expect_curve_tracks,
     expect_gradient,
     expect_keys,
+    expect_loss_decreases,
     expect_loss_pair,
+    expect_loss_value,
+    expect_params,
     graded,
     layer_gradcheck,
     loss_gradcheck,
-    train_with_student,
+    train_both,
 )
+from autograder.testing.inputs import keep_mask, lstm_seq_inputs, perturbed
 from s30kit.data.rnn_regularization import make_topic_language, sample_topic_text
-from s30kit.optim import train
 from s30kit.recurrent import lstm_backward, lstm_forward
 
 MODES = ["none", "zaremba", "recurrent", "variational"]
@@ -38,33 +43,20 @@ LM_PARAMS = ["E", "W", "b", "Wy", "by"]
 REC_GRADS = ["dx", "dh0", "dc0", "dW", "db"]
 
 
-def keep_mask(rng, shape, p):
-    return (rng.random(shape) >= p).astype(np.float64)
-
-
 def rec_inputs(rng, B, T, D, H, p=0.3, masked=True, w_scale=0.5):
-    return dict(
-        x=rng.standard_normal((B, T, D)),
-        h0=rng.standard_normal((B, H)),
-        c0=rng.standard_normal((B, H)),
-        W=w_scale * rng.standard_normal((D + H, 4 * H)),
-        b=rng.standard_normal(4 * H),
-        p=p,
-        mask_h=keep_mask(rng, (B, T, H), p) if masked else None,
-    )
+    """Inputs of lstm_dropout_forward: the LSTM's, then p and a recurrent keep-mask (or None)."""
+    inputs = lstm_seq_inputs(rng, B, T, D, H, w_scale)
+    return dict(inputs, p=p, mask_h=keep_mask(rng, (B, T, H), p) if masked else None)
 
 
 def lm_params(ref, V, D, H, seed, noise=0.3):
     """The reference initialiser, with every parameter (biases too) moved off its start."""
-    params = ref.init_lm_params(V, D, H, seed=seed)
-    rng = np.random.default_rng(seed + 1)
-    return {k: v + noise * rng.standard_normal(v.shape) for k, v in params.items()}
+    return perturbed(ref.init_lm_params(V, D, H, seed=seed), np.random.default_rng(seed + 1), noise)
 
 
-def forward_pair(value, fn):
-    if not isinstance(value, tuple) or len(value) != 2:
-        raise Fail(f"{fn} should return a pair (output, cache)")
-    return value
+def _rec_forward(student, inputs):
+    """The student's hs for these inputs (the cache stays in the worker)."""
+    return call_forward(student, "lstm_dropout_forward", n_outputs=1, **inputs)
 
 
 # ------------------------------------------------------------------------------- dropout (5)
@@ -75,9 +67,7 @@ def test_dropout_forward_matches_reference(student, ref, rng):
     for shape, p, ones in cases:
         x = rng.standard_normal(shape)
         mask = np.ones(shape) if ones else keep_mask(rng, shape, p)
-        y, _ = forward_pair(
-            student.call("dropout_forward", x, p, mask, keep=(-1,)), "dropout_forward"
-        )
+        y, _ = call_forward(student, "dropout_forward", x, p, mask, n_outputs=1)
         expect_close(f"y (shape {shape}, p={p})", y, ref.dropout_forward(x, p, mask)[0])
 
 
@@ -101,9 +91,7 @@ def test_dropout_preserves_expected_activation(student, ref, rng):
     x_row = rng.standard_normal(7) + 2.0 * np.sign(rng.standard_normal(7))
     x = np.tile(x_row, (n, 1))  # (40000, 7)
     mask = keep_mask(rng, x.shape, p)
-    y, cache = forward_pair(
-        student.call("dropout_forward", x, p, mask, keep=(-1,)), "dropout_forward"
-    )
+    y, cache = call_forward(student, "dropout_forward", x, p, mask, n_outputs=1)
     y = expect_array(y, x.shape, "y")
     # the mean of 40000 masks is 0.6 +- 0.0024 (std), a relative error of 0.4% on average;
     # without the 1/(1-p) scale it is 40% off. Limit: 3% of the largest |x|.
@@ -249,9 +237,7 @@ def test_lstm_dropout_forward_matches_reference(student, ref, rng):
     ]
     for B, T, D, H, p, masked in cases:
         inputs = rec_inputs(rng, B, T, D, H, p, masked)
-        hs, _ = forward_pair(
-            student.call("lstm_dropout_forward", keep=(-1,), **inputs), "lstm_dropout_forward"
-        )
+        hs, _ = _rec_forward(student, inputs)
         what = f"hs (B={B}, T={T}, D={D}, H={H}, p={p}, {'a mask' if masked else 'mask_h=None'})"
         expect_close(what, hs, ref.lstm_dropout_forward(**inputs)[0])
 
@@ -283,9 +269,7 @@ def test_lstm_dropout_mask_blocks_the_recurrent_path(student, ref, rng):
     B, T, D, H = 3, 6, 2, 4
     dhs = rng.standard_normal((B, T, H))
     inputs = rec_inputs(rng, B, T, D, H, masked=False)
-    hs, cache = forward_pair(
-        student.call("lstm_dropout_forward", keep=(-1,), **inputs), "lstm_dropout_forward"
-    )
+    hs, cache = _rec_forward(student, inputs)
     plain = {k: inputs[k] for k in ("x", "h0", "c0", "W", "b")}
     hs_ref, cache_ref = lstm_forward(**plain)
     expect_close("hs with mask_h=None (should be the plain LSTM)", hs, hs_ref, tol=1e-10)
@@ -298,13 +282,9 @@ def test_lstm_dropout_mask_blocks_the_recurrent_path(student, ref, rng):
 
     inputs = rec_inputs(rng, B, T, D, H, p=0.5)
     inputs["mask_h"][:, 0] = 0.0
-    hs, cache = forward_pair(
-        student.call("lstm_dropout_forward", keep=(-1,), **inputs), "lstm_dropout_forward"
-    )
+    hs, cache = _rec_forward(student, inputs)
     other = dict(inputs, h0=rng.standard_normal((B, H)))
-    hs2, _ = forward_pair(
-        student.call("lstm_dropout_forward", keep=(-1,), **other), "lstm_dropout_forward"
-    )
+    hs2, _ = _rec_forward(student, other)
     hs = expect_array(hs, (B, T, H), "hs")
     if np.abs(expect_array(hs2, (B, T, H), "hs") - hs).max() > 1e-12:
         raise Fail("with mask_h[:, 0] = 0, changing h0 changed hs: step 0 must read the dropped h0")
@@ -337,9 +317,8 @@ def test_lstm_lm_forward_matches_reference(student, ref, rng):
             params = lm_params(ref, V, D, H, seed=int(rng.integers(1 << 30)))
             ids = rng.integers(0, V, size=(B, T))
             masks = ref.make_dropout_masks(mode_, B, T, D, H, 0.4, int(rng.integers(1 << 30)))
-            logits, _ = forward_pair(
-                student.call("lstm_lm_forward", ids, params, 0.4, masks, keep=(-1,)),
-                "lstm_lm_forward",
+            logits, _ = call_forward(
+                student, "lstm_lm_forward", ids, params, 0.4, masks, n_outputs=1
             )
             expect_close(
                 f"logits ({mode_!r} masks, B={B}, T={T}, V={V}, D={D}, H={H})",
@@ -350,27 +329,14 @@ def test_lstm_lm_forward_matches_reference(student, ref, rng):
 
 
 def _lm_report(student, ref, memo, mode):
-    key = ("04_lm_report", mode)
-    if key not in memo:
-        V, D, H, B, T, p = 5, 3, 4, 2, 4, 0.4
-        seed = 420 + MODES.index(mode)
-        rng = np.random.default_rng(seed)
-        params = lm_params(ref, V, D, H, seed)
-        batch = (
-            rng.integers(0, V, (B, T)),
-            rng.integers(0, V, (B, T)),
-            p,
-            ref.make_dropout_masks(mode, B, T, D, H, p, seed),
-        )
-        try:
-            memo[key] = loss_gradcheck(
-                student, ref, "lstm_lm_loss", params, batch, n_coords=8, seed=seed
-            )
-        except Exception as exc:  # reported by every case of this placement
-            memo[key] = exc
-    if isinstance(memo[key], Exception):
-        raise memo[key]
-    return memo[key]
+    """The whole-model check with this placement's masks (once per placement and submission)."""
+    V, D, H, B, T, p = 5, 3, 4, 2, 4, 0.4
+    seed = 420 + MODES.index(mode)
+    rng = np.random.default_rng(seed)
+    params = lm_params(ref, V, D, H, seed)
+    masks = ref.make_dropout_masks(mode, B, T, D, H, p, seed)
+    batch = (rng.integers(0, V, (B, T)), rng.integers(0, V, (B, T)), p, masks)
+    return loss_gradcheck(student, ref, "lstm_lm_loss", params, batch, seed=seed, memo=memo)
 
 
 @graded(cell="lm", kind="gradcheck", points=0.25)
@@ -381,20 +347,14 @@ def test_lstm_lm_loss_gradcheck(student, ref, memo, mode, param):
     # coordinates plus one random direction per parameter. Reference errors, 4 placements x
     # 3 seeds, every coordinate: none 1.2e-11..5.6e-10, zaremba ..2.8e-10, recurrent ..5.2e-10,
     # variational ..3.0e-10 (tolerance 1e-6).
-    check = _lm_report(student, ref, memo, mode)[param]
-    if not check.passed:
-        raise Fail(f"the gradient of lstm_lm_loss with {mode!r} masks: {check.describe()}")
+    report = _lm_report(student, ref, memo, mode)
+    expect_params(report, [param], f"lstm_lm_loss with {mode!r} masks")
 
 
 @graded(cell="lm", kind="forward", points=0.5)
 def test_lstm_lm_loss_value(student, ref, memo):
     for mode in MODES:
-        check = _lm_report(student, ref, memo, mode)["loss"]
-        if not check.passed:
-            raise Fail(
-                f"the loss returned by lstm_lm_loss with {mode!r} masks is wrong: "
-                + (check.problem or f"relative error {check.rel_error:.2e}")
-            )
+        expect_loss_value(_lm_report(student, ref, memo, mode), f"lstm_lm_loss with {mode!r} masks")
 
 
 @graded(cell="lm", kind="property", points=1)
@@ -441,9 +401,7 @@ def test_lstm_lm_evaluation_needs_no_rescaling(student, ref, rng):
         (0.5, {}, "p = 0.5 and no masks"),
         (0.0, ones, "p = 0 and all-ones masks"),
     ]:
-        logits, _ = forward_pair(
-            student.call("lstm_lm_forward", ids, params, p, masks, keep=(-1,)), "lstm_lm_forward"
-        )
+        logits, _ = call_forward(student, "lstm_lm_forward", ids, params, p, masks, n_outputs=1)
         expect_close(f"logits with {what} (should equal no dropout)", logits, base, tol=1e-10)
 
 
@@ -474,8 +432,9 @@ def _train_problem(ref, seed=7):
 @graded(cell="lm", kind="training", points=2.5)
 def test_lstm_lm_training_loss_falls_and_tracks_reference(student, ref):
     params, batches = _train_problem(ref)
-    losses = train_with_student(
+    losses, ref_losses = train_both(
         student,
+        ref,
         "lstm_lm_loss",
         params,
         batches,
@@ -485,28 +444,14 @@ def test_lstm_lm_training_loss_falls_and_tracks_reference(student, ref):
         timeout=2.0,
         max_seconds=10.0,
     )
-    ref_losses = train(
-        ref.lstm_lm_loss,
-        {k: v.copy() for k, v in params.items()},
-        batches,
-        TRAIN_STEPS,
-        lr=TRAIN_LR,
-        clip=1.0,
+    expect_loss_decreases(losses, TRAIN_RATIO, TRAIN_STEPS, head=3)  # vs the first three
+    expect_curve_tracks(
+        losses,
+        ref_losses,
+        TRACK_TOL,
+        what="the loss curve of training with your gradients",
+        hint="exact gradients follow it to ~1e-15",
     )
-    losses = np.asarray(losses, dtype=np.float64)
-    ratio = losses[-5:].mean() / losses[:3].mean()
-    if ratio > TRAIN_RATIO:
-        raise Fail(
-            f"the training loss did not fall enough: the last losses average {ratio:.2f} x the "
-            f"first ones after {TRAIN_STEPS} steps (should be at most {TRAIN_RATIO})"
-        )
-    dev = np.abs(losses - np.asarray(ref_losses)) / np.abs(np.asarray(ref_losses))
-    if dev.max() > TRACK_TOL:
-        k = int(np.argmax(dev > TRACK_TOL))
-        raise Fail(
-            f"training with your gradients departs from the expected loss curve at step {k} "
-            f"(relative difference {dev[k]:.1e}); exact gradients follow it to ~1e-15"
-        )
 
 
 @graded(cell="lm", kind="integrity", points=1.5)

@@ -15,6 +15,7 @@ import pytest
 from autograder.testing import (
     Fail,
     GradResult,
+    call_forward,
     expect_array,
     expect_backward_fast,
     expect_call_fast,
@@ -22,10 +23,14 @@ from autograder.testing import (
     expect_gradient,
     expect_keys,
     expect_loss_pair,
+    expect_loss_value,
+    expect_params,
     expect_training_like_reference,
+    expect_tuple,
     graded,
     layer_gradcheck,
     loss_gradcheck,
+    memoised,
     train_with_student,
 )
 from s30kit.data.keeping_nn_simple import diagonal_band
@@ -36,14 +41,6 @@ PARAM_NAMES = ("mu1", "log_sigma1", "b1", "mu2", "log_sigma2", "b2")
 
 
 # ------------------------------------------------------------------------------ helpers
-def _call_forward(student, fn, *args, **kwargs):
-    """Call a student forward keeping its cache in the worker; check it returns a pair."""
-    out = student.call(fn, *args, keep=(-1,), **kwargs)
-    if not isinstance(out, tuple) or len(out) < 2:
-        raise Fail(f"{fn} should return a tuple (output, cache)")
-    return out
-
-
 def _layer_inputs(rng, B, D, M, log_sigma_mean=-1.0):
     return dict(
         x=rng.standard_normal((B, D)),
@@ -69,11 +66,28 @@ def _eps(rng, N, H, C):
     return [rng.standard_normal((N, H)), rng.standard_normal((N, C))]
 
 
-def _kl_triple(value, shape):
-    if not isinstance(value, tuple) or len(value) != 3:
-        raise Fail("kl_diag_gaussian should return a tuple (kl, dmu, dlog_sigma)")
-    kl = float(expect_array(value[0], (), "kl"))
-    return kl, expect_array(value[1], shape, "dmu"), expect_array(value[2], shape, "dlog_sigma")
+def _kl(student, mu, log_sigma, prior):
+    """The student's (kl, dmu, dlog_sigma), checked for type and shape."""
+    value = student.call("kl_diag_gaussian", mu, log_sigma, prior)
+    kl, dmu, dls = expect_tuple(value, "kl_diag_gaussian", 3, "kl, dmu, dlog_sigma")
+    shape = np.shape(mu)
+    return (
+        float(expect_array(kl, (), "kl")),
+        expect_array(dmu, shape, "dmu"),
+        expect_array(dls, shape, "dlog_sigma"),
+    )
+
+
+def _mdl_loss(student, params, batch, kl_weight):
+    """The student's mdl_loss (loss, grads), checked for type and shape."""
+    value = student.call("mdl_loss", params, batch, kl_weight=kl_weight)
+    return expect_loss_pair(value, "mdl_loss", params)
+
+
+def _pruned(student, params, fraction, score):
+    """The student's prune_weights(params, fraction, score), checked to hold every key."""
+    value = student.call("prune_weights", params, fraction, score)
+    return expect_keys(value, list(params), "the pruned dict")
 
 
 # ------------------------------------------------------------------- 1. noisy_affine (9)
@@ -86,7 +100,7 @@ def test_noisy_affine_forward_matches_reference(student, ref, rng):
         ("B=5, D=7, M=3, tiny noise", _layer_inputs(rng, 5, 7, 3, log_sigma_mean=-6.0)),
     ]
     for what, inputs in cases:
-        y, _ = _call_forward(student, "noisy_affine_forward", **inputs)
+        y, _ = call_forward(student, "noisy_affine_forward", **inputs)
         expect_close(f"y for {what}", y, ref.noisy_affine_forward(**inputs)[0], tol=1e-10)
 
 
@@ -96,7 +110,7 @@ def test_noisy_affine_zero_noise_is_the_mean_network(student, ref, rng):
     inputs["eps"] = np.zeros((5, 3))
     expected = inputs["x"] @ inputs["mu"] + inputs["b"]
     for shift in (0.0, 2.0, -4.0):  # the noise level must not matter when eps = 0
-        y, _ = _call_forward(
+        y, _ = call_forward(
             student, "noisy_affine_forward", **dict(inputs, log_sigma=inputs["log_sigma"] + shift)
         )
         y = expect_array(y, (5, 3), "y")
@@ -111,12 +125,12 @@ def test_noisy_affine_noise_scales_with_sigma(student, ref, rng):
     # Multiplying every sigma by c (log_sigma + log c) multiplies the noise part y - y(eps=0) by c:
     # the total input's standard deviation is sqrt(sum_d x_d^2 sigma_d^2).
     inputs = _layer_inputs(rng, 4, 6, 3)
-    y0, _ = _call_forward(student, "noisy_affine_forward", **dict(inputs, eps=np.zeros((4, 3))))
+    y0, _ = call_forward(student, "noisy_affine_forward", **dict(inputs, eps=np.zeros((4, 3))))
     y0 = expect_array(y0, (4, 3), "y with eps = 0")
-    y1, _ = _call_forward(student, "noisy_affine_forward", **inputs)
+    y1, _ = call_forward(student, "noisy_affine_forward", **inputs)
     noise1 = expect_array(y1, (4, 3), "y") - y0
     for c in (3.0, 0.25):
-        yc, _ = _call_forward(
+        yc, _ = call_forward(
             student,
             "noisy_affine_forward",
             **dict(inputs, log_sigma=inputs["log_sigma"] + np.log(c)),
@@ -170,34 +184,28 @@ def test_kl_value_matches_reference(student, ref, rng):
     for what, shape, prior in cases:
         mu = rng.standard_normal(shape)
         ls = prior + rng.standard_normal(shape)
-        kl, dmu, dls = _kl_triple(student.call("kl_diag_gaussian", mu, ls, prior), shape)
-        kl_ref, dmu_ref, dls_ref = ref.kl_diag_gaussian(mu, ls, prior)
+        kl, _, _ = _kl(student, mu, ls, prior)
+        kl_ref = ref.kl_diag_gaussian(mu, ls, prior)[0]
         expect_close(f"kl for {what}", np.array(kl), np.array(kl_ref), tol=1e-10)
 
 
-def _kl_gradcheck(student, ref, memo):
-    key = ("kl_gradcheck",)
-    if key not in memo:
-        try:
-            rng = np.random.default_rng(503)
-            mu, ls, prior = rng.standard_normal((3, 4)), -0.3 + rng.standard_normal((3, 4)), -0.3
-            _, dmu, dls = _kl_triple(student.call("kl_diag_gaussian", mu, ls, prior), (3, 4))
-            _, dmu_ref, dls_ref = ref.kl_diag_gaussian(mu, ls, prior)
-            args = {"mu": mu.copy(), "log_sigma": ls.copy()}
+def _kl_gradcheck(student, ref):
+    """The KL returns its own gradients (no upstream): compare them with centred differences of
+    the reference KL and with the reference's gradients."""
+    rng = np.random.default_rng(503)
+    mu, ls, prior = rng.standard_normal((3, 4)), -0.3 + rng.standard_normal((3, 4)), -0.3
+    _, dmu, dls = _kl(student, mu, ls, prior)
+    _, dmu_ref, dls_ref = ref.kl_diag_gaussian(mu, ls, prior)
+    args = {"mu": mu.copy(), "log_sigma": ls.copy()}
 
-            def objective():
-                return float(ref.kl_diag_gaussian(args["mu"], args["log_sigma"], prior)[0])
+    def objective():
+        return float(ref.kl_diag_gaussian(args["mu"], args["log_sigma"], prior)[0])
 
-            results = {}
-            for name, got, want in (("dmu", dmu, dmu_ref), ("dlog_sigma", dls, dls_ref)):
-                num = numerical_gradient(objective, args[name[1:]])
-                results[name] = GradResult(compare(name, got, num), compare(name, got, want))
-            memo[key] = results
-        except Exception as exc:  # reported by every case
-            memo[key] = exc
-    if isinstance(memo[key], Exception):
-        raise memo[key]
-    return memo[key]
+    results = {}
+    for name, got, want in (("dmu", dmu, dmu_ref), ("dlog_sigma", dls, dls_ref)):
+        num = numerical_gradient(objective, args[name[1:]])
+        results[name] = GradResult(compare(name, got, num), compare(name, got, want))
+    return results
 
 
 # Reference (no upstream, so one check): dmu 2.1e-11, dlog_sigma 3.6e-11 against centred
@@ -205,16 +213,14 @@ def _kl_gradcheck(student, ref, memo):
 @graded(cell="kl", kind="gradcheck", points=1.25)
 @pytest.mark.parametrize("grad", ["dmu", "dlog_sigma"])
 def test_kl_gradcheck(student, ref, memo, grad):
-    expect_gradient(_kl_gradcheck(student, ref, memo), grad)
+    results = memoised(memo, ("05_kl_gradcheck",), lambda: _kl_gradcheck(student, ref))
+    expect_gradient(results, grad)
 
 
 @graded(cell="kl", kind="property", points=1.0)
 def test_kl_is_zero_at_the_prior_and_never_negative(student, ref, rng):
     for prior in (-0.5, 0.0, 1.7):
-        kl, dmu, dls = _kl_triple(
-            student.call("kl_diag_gaussian", np.zeros((3, 4)), np.full((3, 4), prior), prior),
-            (3, 4),
-        )
+        kl, dmu, dls = _kl(student, np.zeros((3, 4)), np.full((3, 4), prior), prior)
         if abs(kl) > 1e-10 or np.abs(dmu).max() > 1e-10 or np.abs(dls).max() > 1e-10:
             raise Fail(
                 f"when q equals the prior (mu = 0, log_sigma = prior_log_sigma = {prior}) the KL "
@@ -227,14 +233,11 @@ def test_kl_is_zero_at_the_prior_and_never_negative(student, ref, rng):
             2.0 * rng.standard_normal(shape),
             float(rng.normal()),
         )
-        kl, _, _ = _kl_triple(student.call("kl_diag_gaussian", mu, ls, prior), shape)
+        kl, _, _ = _kl(student, mu, ls, prior)
         if kl < -1e-12:
             raise Fail(f"a KL divergence is never negative; got {kl:.3g}")
     # Single weights: the KL grows with |mu| and is smallest at sigma = sigma_p.
-    kls = [
-        _kl_triple(student.call("kl_diag_gaussian", np.array([m]), np.array([-0.5]), -0.5), (1,))[0]
-        for m in (0.0, 0.5, -1.0, 2.0)
-    ]
+    kls = [_kl(student, np.array([m]), np.array([-0.5]), -0.5)[0] for m in (0.0, 0.5, -1.0, 2.0)]
     if not (kls[0] < kls[1] < kls[2] < kls[3]):
         raise Fail("with sigma = sigma_p the KL of one weight should grow with |mu|")
 
@@ -260,14 +263,14 @@ def test_noisy_mlp_forward_matches_reference(student, ref, rng):
     for what, N, D, H, C in cases:
         params = _random_params(ref, D, H, C, int(rng.integers(1 << 30)))
         X, eps = rng.standard_normal((N, D)), _eps(rng, N, H, C)
-        logits, _ = _call_forward(student, "noisy_mlp_forward", params, X, eps)
+        logits, _ = call_forward(student, "noisy_mlp_forward", params, X, eps)
         expect_close(
             f"logits for {what}", logits, ref.noisy_mlp_forward(params, X, eps)[0], tol=1e-10
         )
     # zero noise: the mean network
     params = _random_params(ref, 4, 3, 2, 505)
     X = rng.standard_normal((5, 4))
-    logits, _ = _call_forward(student, "noisy_mlp_forward", params, X, ref.zero_eps(params, 5))
+    logits, _ = call_forward(student, "noisy_mlp_forward", params, X, ref.zero_eps(params, 5))
     mean = np.tanh(X @ params["mu1"] + params["b1"]) @ params["mu2"] + params["b2"]
     expect_close("logits with zero noise (the mean network)", logits, mean, tol=1e-10)
 
@@ -280,16 +283,9 @@ def _mdl_problem(ref):
 
 
 def _mdl_report(student, ref, memo):
-    key = ("mdl_loss_gradcheck",)
-    if key not in memo:
-        params, batch = _mdl_problem(ref)
-        try:
-            memo[key] = loss_gradcheck(student, ref, "mdl_loss", params, batch, n_coords=8, seed=5)
-        except Exception as exc:  # reported by every case
-            memo[key] = exc
-    if isinstance(memo[key], Exception):
-        raise memo[key]
-    return memo[key]
+    """The whole-model check of mdl_loss (once per submission)."""
+    params, batch = _mdl_problem(ref)
+    return loss_gradcheck(student, ref, "mdl_loss", params, batch, seed=5, memo=memo)
 
 
 # Whole model, N=6, D=4, H=3 with fixed noise: 8 sampled coordinates plus one random direction
@@ -298,21 +294,13 @@ def _mdl_report(student, ref, memo):
 @graded(cell="mdl_loss", kind="gradcheck", points=0.5)
 @pytest.mark.parametrize("param", PARAM_NAMES)
 def test_mdl_loss_gradcheck(student, ref, memo, param):
-    check = _mdl_report(student, ref, memo)[param]
-    if not check.passed:
-        raise Fail(f"wrong gradient: {check.describe()}")
+    expect_params(_mdl_report(student, ref, memo), [param], "mdl_loss")
 
 
 @graded(cell="mdl_loss", kind="forward", points=0.5)
 def test_mdl_loss_value_matches_reference(student, ref, memo):
-    check = _mdl_report(student, ref, memo)["loss"]
-    if not check.passed:
-        raise Fail(
-            f"loss {check.problem}"
-            if check.problem
-            else f"the loss returned by mdl_loss is wrong: relative error {check.rel_error:.2e} "
-            "(it should be the mean cross-entropy + kl_weight * KL / N)"
-        )
+    hint = " (it should be the mean cross-entropy + kl_weight * KL / N)"
+    expect_loss_value(_mdl_report(student, ref, memo), "mdl_loss", hint)
 
 
 @graded(cell="mdl_loss", kind="property", points=1.0)
@@ -320,8 +308,7 @@ def test_mdl_loss_kl_weight_separates_misfit_and_weight_cost(student, ref, rng):
     params = _random_params(ref, 5, 4, 2, 507)
     X, y = rng.standard_normal((8, 5)), rng.integers(0, 2, size=8)
     eps = _eps(rng, 8, 4, 2)
-    fn = "mdl_loss"
-    loss_0, g_0 = expect_loss_pair(student.call(fn, params, (X, y, eps), kl_weight=0.0), fn, params)
+    loss_0, g_0 = _mdl_loss(student, params, (X, y, eps), kl_weight=0.0)
     nll_ref, g_ref = ref.mdl_loss(params, (X, y, eps), kl_weight=0.0)
     if abs(loss_0 - nll_ref) > 1e-10 * (1 + abs(nll_ref)):
         raise Fail("with kl_weight = 0 the loss should be the mean cross-entropy alone")
@@ -329,7 +316,7 @@ def test_mdl_loss_kl_weight_separates_misfit_and_weight_cost(student, ref, rng):
         expect_close(
             f"grads[{name!r}] with kl_weight = 0 (no weight cost)", g_0[name], g_ref[name], tol=1e-8
         )
-    loss_1, g_1 = expect_loss_pair(student.call(fn, params, (X, y, eps), kl_weight=1.0), fn, params)
+    loss_1, g_1 = _mdl_loss(student, params, (X, y, eps), kl_weight=1.0)
     kl = sum(
         ref.kl_diag_gaussian(params["mu" + l], params["log_sigma" + l], ref.PRIOR_LOG_SIGMA)[0]
         for l in "12"
@@ -359,15 +346,8 @@ def test_mdl_loss_is_per_training_case(student, ref, rng):
         np.concatenate([y, y]),
         [np.concatenate([e, e]) for e in eps],
     )
-    fn = "mdl_loss"
-    one = [
-        expect_loss_pair(student.call(fn, params, (X, y, eps), kl_weight=w), fn, params)[0]
-        for w in (0.0, 1.0)
-    ]
-    two = [
-        expect_loss_pair(student.call(fn, params, (X2, y2, eps2), kl_weight=w), fn, params)[0]
-        for w in (0.0, 1.0)
-    ]
+    one = [_mdl_loss(student, params, (X, y, eps), kl_weight=w)[0] for w in (0.0, 1.0)]
+    two = [_mdl_loss(student, params, (X2, y2, eps2), kl_weight=w)[0] for w in (0.0, 1.0)]
     if abs(two[0] - one[0]) > 1e-10 * (1 + abs(one[0])):
         raise Fail(
             "the misfit term should be a mean over the training cases (duplicating every case changed it)"  # noqa: E501
@@ -436,11 +416,7 @@ def test_prune_weights_matches_reference(student, ref, rng):
         params = _prune_params(ref, rng)
         for fraction in (0.0, 0.3, 0.77, 1.0):
             for score in ("snr", "magnitude"):
-                got = expect_keys(
-                    student.call("prune_weights", params, fraction, score),
-                    list(params),
-                    "the pruned dict",
-                )
+                got = _pruned(student, params, fraction, score)
                 want = ref.prune_weights(params, fraction, score)
                 for k in params:
                     expect_close(
@@ -458,11 +434,7 @@ def test_prune_weights_removes_exactly_the_lowest_scores(student, ref, rng):
     sig = np.exp(np.concatenate([params["log_sigma1"].ravel(), params["log_sigma2"].ravel()]))
     for score, s in (("snr", np.abs(mus) / sig), ("magnitude", np.abs(mus))):
         for fraction in (0.25, 0.6):
-            got = expect_keys(
-                student.call("prune_weights", params, fraction, score),
-                list(params),
-                "the pruned dict",
-            )
+            got = _pruned(student, params, fraction, score)
             new = np.concatenate(
                 [
                     expect_array(got["mu1"], (5, 4), "mu1").ravel(),
@@ -487,19 +459,13 @@ def test_prune_weights_removes_exactly_the_lowest_scores(student, ref, rng):
 def test_prune_weights_leaves_the_rest_and_its_input_alone(student, ref, rng):
     params = _prune_params(ref, rng)
     before = {k: v.copy() for k, v in params.items()}
-    got = expect_keys(
-        student.call("prune_weights", params, 0.5, "snr"), list(params), "the pruned dict"
-    )
+    got = _pruned(student, params, 0.5, "snr")
     for k in ("log_sigma1", "log_sigma2", "b1", "b2"):
         expect_close(f"{k} after pruning (only mu may change)", got[k], before[k], tol=0.0)
-    whole = expect_keys(
-        student.call("prune_weights", params, 0.0, "magnitude"), list(params), "the pruned dict"
-    )
+    whole = _pruned(student, params, 0.0, "magnitude")
     for k in params:
         expect_close(f"{k} after prune_weights(params, 0.0)", whole[k], before[k], tol=0.0)
-    none = expect_keys(
-        student.call("prune_weights", params, 1.0, "snr"), list(params), "the pruned dict"
-    )
+    none = _pruned(student, params, 1.0, "snr")
     for k in ("mu1", "mu2"):
         if np.any(expect_array(none[k], params[k].shape, k) != 0.0):
             raise Fail(f"prune_weights(params, 1.0) should set every entry of {k} to 0")

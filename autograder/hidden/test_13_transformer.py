@@ -15,12 +15,14 @@ import pytest
 
 from autograder.testing import (
     Fail,
+    call_forward,
     expect_array,
     expect_backward_fast,
     expect_close,
     expect_gradient,
     expect_keys,
     expect_loss_pair,
+    expect_params,
     expect_training_like_reference,
     graded,
     layer_gradcheck,
@@ -53,12 +55,23 @@ def _random_lm_params(ref, vocab, d, d_ff, seed):
     return p
 
 
-def _call_forward(student, fn, *args, **kwargs):
-    """Call a student forward keeping its cache in the worker; check it returns a tuple."""
-    out = student.call(fn, *args, keep=(-1,), **kwargs)
-    if not isinstance(out, tuple) or len(out) < 2:
-        raise Fail(f"{fn} should return a tuple (outputs..., cache)")
-    return out
+def _expect_outputs(student, ref, fn, names, what, tol, *args, **kwargs):
+    """Each output of the student's forward ``fn`` (named ``names``) against the reference's."""
+    got = call_forward(student, fn, *args, n_outputs=len(names), **kwargs)
+    for name, value, expected in zip(names, got, getattr(ref, fn)(*args, **kwargs)):
+        expect_close(f"{name} for {what}", value, expected, tol=tol)
+
+
+def _gradcheck(student, ref, memo, layer, inputs, grad, n_outputs=None):
+    """Gradient ``grad`` of ``<layer>_backward`` (random upstream of seed 13)."""
+    fwd, bwd = f"{layer}_forward", f"{layer}_backward"
+    res = layer_gradcheck(student, ref, fwd, bwd, inputs, n_outputs=n_outputs, seed=13, memo=memo)
+    expect_gradient(res, grad)
+
+
+def _backward(student, fn, dout, cache, keys):
+    """The student's ``fn(dout, cache)``: a dict holding ``keys``."""
+    return expect_keys(student.call(fn, dout, cache), keys, f"the dict returned by {fn}")
 
 
 # -------------------------------------------------------------------- 1. positional encoding (2)
@@ -98,10 +111,7 @@ def test_sdpa_forward_matches_reference(student, ref, rng):
         ),
     ]
     for what, Q, K, V, mask in cases:
-        O, A, _ = _call_forward(student, "sdpa_forward", Q, K, V, mask)
-        O_ref, A_ref, _ = ref.sdpa_forward(Q, K, V, mask)
-        expect_close(f"O for {what}", O, O_ref, tol=1e-10)
-        expect_close(f"A for {what}", A, A_ref, tol=1e-10)
+        _expect_outputs(student, ref, "sdpa_forward", ("O", "A"), what, 1e-10, Q, K, V, mask)
 
 
 def _sdpa_gradcheck_inputs():
@@ -121,17 +131,7 @@ def _sdpa_gradcheck_inputs():
 @graded(cell="sdpa", kind="gradcheck", points=1.0)
 @pytest.mark.parametrize("grad", ["dQ", "dK", "dV"])
 def test_sdpa_backward_gradcheck(student, ref, memo, grad):
-    res = layer_gradcheck(
-        student,
-        ref,
-        "sdpa_forward",
-        "sdpa_backward",
-        _sdpa_gradcheck_inputs(),
-        n_outputs=1,
-        seed=13,
-        memo=memo,
-    )
-    expect_gradient(res, grad)
+    _gradcheck(student, ref, memo, "sdpa", _sdpa_gradcheck_inputs(), grad, n_outputs=1)
 
 
 @graded(cell="sdpa", kind="property", points=1.0)
@@ -142,7 +142,7 @@ def test_sdpa_attention_rows_sum_to_one_and_are_zero_where_masked(student, ref, 
         Q = scale * rng.standard_normal((2, 3, 6, 4))
         K, V = rng.standard_normal((2, 3, 6, 4)), rng.standard_normal((2, 3, 6, 4))
         mask = _random_mask(rng, (2, 3, 6, 6), always=int(rng.integers(6)))
-        _, A, _ = _call_forward(student, "sdpa_forward", Q, K, V, mask)
+        _, A, _ = call_forward(student, "sdpa_forward", Q, K, V, mask, n_outputs=2)
         A = expect_array(A, (2, 3, 6, 6), f"A (scores of typical size {scale:.0f})")
         worst = np.abs(A.sum(-1) - 1.0).max()
         if worst > 1e-12:
@@ -165,18 +165,16 @@ def test_sdpa_masked_keys_get_no_gradient(student, ref, rng):
     Q, K, V = (rng.standard_normal((2, 5, 3)) for _ in range(3))
     mask = _random_mask(rng, (5, 5))
     mask[:, 3] = False  # nobody may attend to key 3
-    O, _, cache = _call_forward(student, "sdpa_forward", Q, K, V, mask)
+    O, _, cache = call_forward(student, "sdpa_forward", Q, K, V, mask, n_outputs=2)
     K2, V2 = K.copy(), V.copy()
     K2[:, 3] += 5.0 * rng.standard_normal((2, 3))
     V2[:, 3] += 5.0 * rng.standard_normal((2, 3))
-    O2, _, _ = _call_forward(student, "sdpa_forward", Q, K2, V2, mask)
+    O2, _, _ = call_forward(student, "sdpa_forward", Q, K2, V2, mask, n_outputs=2)
     O = expect_array(O, (2, 5, 3), "O")
     if np.abs(expect_array(O2, (2, 5, 3), "O") - O).max() > 1e-12:
         raise Fail("changing a key/value that every query masks out changed the output O")
-    g = expect_keys(
-        student.call("sdpa_backward", rng.standard_normal((2, 5, 3)), cache),
-        ["dQ", "dK", "dV"],
-        "the dict returned by sdpa_backward",
+    g = _backward(
+        student, "sdpa_backward", rng.standard_normal((2, 5, 3)), cache, ["dQ", "dK", "dV"]
     )
     for name in ("dK", "dV"):
         arr = expect_array(g[name], (2, 5, 3), name)
@@ -205,10 +203,7 @@ def test_mha_forward_matches_reference(student, ref, rng):
         ),
     ]
     for what, inputs in cases:
-        Y, A, _ = _call_forward(student, "mha_forward", **inputs)
-        Y_ref, A_ref, _ = ref.mha_forward(**inputs)
-        expect_close(f"Y for {what}", Y, Y_ref, tol=1e-10)
-        expect_close(f"A for {what}", A, A_ref, tol=1e-10)
+        _expect_outputs(student, ref, "mha_forward", ("Y", "A"), what, 1e-10, **inputs)
 
 
 # Reference: dX 2.3e-11, dWq 1.4e-10, dWk 1.1e-10, dWv 3.0e-11, dWo 1.9e-11 (tolerance 1e-7).
@@ -217,19 +212,17 @@ def test_mha_forward_matches_reference(student, ref, rng):
 def test_mha_backward_gradcheck(student, ref, memo, grad):
     rng = np.random.default_rng(1302)
     inputs = _mha_inputs(rng, 2, 3, 4, 2, np.tril(np.ones((3, 3), dtype=bool)))
-    res = layer_gradcheck(
-        student, ref, "mha_forward", "mha_backward", inputs, n_outputs=1, seed=13, memo=memo
-    )
-    expect_gradient(res, grad)
+    _gradcheck(student, ref, memo, "mha", inputs, grad, n_outputs=1)
 
 
 @graded(cell="mha", kind="property", points=0.75)
 def test_mha_permutation_equivariance(student, ref, rng):
     inputs = _mha_inputs(rng, 2, 6, 8, 2, None, 0.4)
     perm = rng.permutation(6)
-    Y, A, _ = _call_forward(student, "mha_forward", **inputs)
-    inputs_p = dict(inputs, X=inputs["X"][:, perm])
-    Yp, Ap, _ = _call_forward(student, "mha_forward", **inputs_p)
+    Y, A, _ = call_forward(student, "mha_forward", n_outputs=2, **inputs)
+    Yp, Ap, _ = call_forward(
+        student, "mha_forward", n_outputs=2, **dict(inputs, X=inputs["X"][:, perm])
+    )
     Y = expect_array(Y, (2, 6, 8), "Y")
     A = expect_array(A, (2, 2, 6, 6), "A")
     expect_close(
@@ -278,8 +271,7 @@ def test_layernorm_forward_matches_reference(student, ref, rng):
     for what, x, kw in cases:
         D = x.shape[-1]
         gamma, beta = 1.0 + rng.standard_normal(D), rng.standard_normal(D)
-        y, _ = _call_forward(student, "layernorm_forward", x, gamma, beta, **kw)
-        expect_close(f"y for {what}", y, ref.layernorm_forward(x, gamma, beta, **kw)[0], tol=1e-9)
+        _expect_outputs(student, ref, "layernorm_forward", ("y",), what, 1e-9, x, gamma, beta, **kw)
 
 
 # Reference: dx 1.3e-10, dgamma 3.8e-11, dbeta 3.8e-11 (tolerance 1e-7).
@@ -292,10 +284,7 @@ def test_layernorm_backward_gradcheck(student, ref, memo, grad):
         gamma=1.0 + rng.standard_normal(5),
         beta=rng.standard_normal(5),
     )
-    res = layer_gradcheck(
-        student, ref, "layernorm_forward", "layernorm_backward", inputs, seed=13, memo=memo
-    )
-    expect_gradient(res, grad)
+    _gradcheck(student, ref, memo, "layernorm", inputs, grad)
 
 
 # Size: x (16, 64, 128) = 131072 entries. The reference backward takes ~2-4 ms here, so the
@@ -315,7 +304,7 @@ def test_layernorm_backward_fast(student, ref):
 @graded(cell="layernorm", kind="property", points=0.6)
 def test_layernorm_normalises_and_ignores_shifts(student, ref, rng):
     x = 3.0 + 2.0 * rng.standard_normal((4, 3, 8))
-    y, cache = _call_forward(student, "layernorm_forward", x, np.ones(8), np.zeros(8))
+    y, cache = call_forward(student, "layernorm_forward", x, np.ones(8), np.zeros(8), n_outputs=1)
     y = expect_array(y, x.shape, "y")
     if np.abs(y.mean(-1)).max() > 1e-10:
         raise Fail("with gamma = 1 and beta = 0 every output row should have mean 0")
@@ -325,11 +314,7 @@ def test_layernorm_normalises_and_ignores_shifts(student, ref, rng):
             "with gamma = 1 and beta = 0 every output row should have variance var / (var + eps)"
         )
     # y does not change when a constant is added to a row, so dx must sum to 0 over each row.
-    g = expect_keys(
-        student.call("layernorm_backward", rng.standard_normal(x.shape), cache),
-        ["dx"],
-        "the dict returned by layernorm_backward",
-    )
+    g = _backward(student, "layernorm_backward", rng.standard_normal(x.shape), cache, ["dx"])
     dx = expect_array(g["dx"], x.shape, "dx")
     if np.abs(dx.sum(-1)).max() > 1e-10 * (1.0 + np.abs(dx).max()):
         raise Fail(
@@ -339,6 +324,9 @@ def test_layernorm_normalises_and_ignores_shifts(student, ref, rng):
 
 
 # ------------------------------------------------------------------------------------ 5. ffn (4)
+_FFN_GRADS = ["dx", "dW1", "db1", "dW2", "db2"]
+
+
 def _ffn_inputs(rng, lead, d, d_ff, margin=1e-3):
     """FFN inputs whose pre-activations all stay at least ``margin`` away from the ReLU kink."""
     x = rng.standard_normal(lead + (d,))
@@ -357,18 +345,15 @@ def test_ffn_forward_matches_reference(student, ref, rng):
         ("x of shape (1, 1, 3), d_ff 1", _ffn_inputs(rng, (1, 1), 3, 1)),
     ]
     for what, inputs in cases:
-        y, _ = _call_forward(student, "ffn_forward", **inputs)
-        expect_close(f"y for {what}", y, ref.ffn_forward(**inputs)[0], tol=1e-10)
+        _expect_outputs(student, ref, "ffn_forward", ("y",), what, 1e-10, **inputs)
 
 
 # Reference: dx 2.4e-11, dW1 2.3e-11, db1 2.2e-11, dW2 2.1e-11, db2 3.1e-11 (tolerance 1e-7).
 @graded(cell="ffn", kind="gradcheck", points=0.4)
-@pytest.mark.parametrize("grad", ["dx", "dW1", "db1", "dW2", "db2"])
+@pytest.mark.parametrize("grad", _FFN_GRADS)
 def test_ffn_backward_gradcheck(student, ref, memo, grad):
-    rng = np.random.default_rng(1305)
-    inputs = _ffn_inputs(rng, (2, 3), 4, 6)
-    res = layer_gradcheck(student, ref, "ffn_forward", "ffn_backward", inputs, seed=13, memo=memo)
-    expect_gradient(res, grad)
+    inputs = _ffn_inputs(np.random.default_rng(1305), (2, 3), 4, 6)
+    _gradcheck(student, ref, memo, "ffn", inputs, grad)
 
 
 @graded(cell="ffn", kind="integrity", points=1.2)
@@ -382,15 +367,10 @@ def test_ffn_backward_at_relu_kinks(student, ref, rng):
     b1 = -(x[0] @ W1) + 1e-8 * side
     inputs = dict(x=x, W1=W1, b1=b1, W2=W2, b2=rng.standard_normal(4))
     dy = rng.standard_normal((3, 4))
-    _, cache = _call_forward(student, "ffn_forward", **inputs)
-    g = expect_keys(
-        student.call("ffn_backward", dy, cache),
-        ["dx", "dW1", "db1", "dW2", "db2"],
-        "the dict returned by ffn_backward",
-    )
-    _, ref_cache = ref.ffn_forward(**inputs)
-    g_ref = ref.ffn_backward(dy, ref_cache)
-    for name in ("dx", "dW1", "db1", "dW2", "db2"):
+    _, cache = call_forward(student, "ffn_forward", n_outputs=1, **inputs)
+    g = _backward(student, "ffn_backward", dy, cache, _FFN_GRADS)
+    g_ref = ref.ffn_backward(dy, ref.ffn_forward(**inputs)[1])
+    for name in _FFN_GRADS:
         expect_close(
             f"{name} with pre-activations 1e-8 from the ReLU kink", g[name], g_ref[name], tol=1e-8
         )
@@ -408,34 +388,23 @@ def test_transformer_lm_forward_matches_reference(student, ref, rng):
     for what, vocab, d, d_ff, shape, kw in cases:
         params = _random_lm_params(ref, vocab, d, d_ff, int(rng.integers(1 << 30)))
         tokens = rng.integers(0, vocab, size=shape)
-        logits, A, _ = _call_forward(student, "transformer_lm_forward", params, tokens, **kw)
-        logits_ref, A_ref, _ = ref.transformer_lm_forward(params, tokens, **kw)
-        expect_close(f"logits for {what}", logits, logits_ref, tol=1e-9)
-        expect_close(f"A for {what}", A, A_ref, tol=1e-9)
+        names = ("logits", "A")
+        _expect_outputs(
+            student, ref, "transformer_lm_forward", names, what, 1e-9, params, tokens, **kw
+        )
 
 
-def _lm_check_problem(ref):
+def _lm_report(student, ref, memo):
+    """The whole-model check of transformer_lm_loss, shared by the cases that read it."""
     rng = np.random.default_rng(1306)
     params = _random_lm_params(ref, 5, 8, 12, 1306)
     tokens = rng.integers(0, 5, size=(2, 4))
     targets = rng.integers(0, 5, size=(2, 4))
     mask = np.array([[0, 1, 1, 1], [0, 0, 1, 1]], dtype=np.float64)
-    return params, (tokens, targets, mask)
-
-
-def _lm_report(student, ref, memo):
-    key = ("transformer_lm_loss_gradcheck",)
-    if key not in memo:
-        params, batch = _lm_check_problem(ref)
-        try:
-            memo[key] = loss_gradcheck(
-                student, ref, "transformer_lm_loss", params, batch, n_coords=8, seed=13
-            )
-        except Exception as exc:  # reported by every case
-            memo[key] = exc
-    if isinstance(memo[key], Exception):
-        raise memo[key]
-    return memo[key]
+    batch = (tokens, targets, mask)
+    return loss_gradcheck(
+        student, ref, "transformer_lm_loss", params, batch, n_coords=8, seed=13, memo=memo
+    )
 
 
 _PARAM_GROUPS = {
@@ -455,9 +424,7 @@ _PARAM_GROUPS = {
 @pytest.mark.parametrize("group", list(_PARAM_GROUPS))
 def test_transformer_lm_loss_gradcheck(student, ref, memo, group):
     report = _lm_report(student, ref, memo)
-    bad = [report[name] for name in _PARAM_GROUPS[group] if not report[name].passed]
-    if bad:
-        raise Fail("wrong gradient(s): " + "; ".join(c.describe() for c in bad))
+    expect_params(report, _PARAM_GROUPS[group], "transformer_lm_loss")
 
 
 @graded(cell="transformer_lm", kind="forward", points=0.5)
@@ -477,14 +444,17 @@ def test_transformer_lm_loss_value_matches_reference(student, ref, memo):
 def test_transformer_lm_causality(student, ref, rng):
     params = _random_lm_params(ref, 7, 8, 12, 1307)
     tokens = rng.integers(0, 7, size=(2, 8))
-    logits, _, _ = _call_forward(student, "transformer_lm_forward", params, tokens)
-    logits = expect_array(logits, (2, 8, 7), "logits")
+
+    def logits_of(tokens):
+        logits, _, _ = call_forward(student, "transformer_lm_forward", params, tokens, n_outputs=2)
+        return expect_array(logits, (2, 8, 7), "logits")
+
+    logits = logits_of(tokens)
     scale = 1.0 + np.abs(logits).max()
     for t in (1, 4, 7):
         changed = tokens.copy()
         changed[:, t:] = (changed[:, t:] + 1 + rng.integers(0, 6, size=changed[:, t:].shape)) % 7
-        logits2, _, _ = _call_forward(student, "transformer_lm_forward", params, changed)
-        logits2 = expect_array(logits2, (2, 8, 7), "logits")
+        logits2 = logits_of(changed)
         leak = np.abs(logits2[:, :t] - logits[:, :t]).max()
         if leak > 1e-10 * scale:
             raise Fail(
@@ -540,24 +510,18 @@ def test_transformer_lm_training_reduces_loss_like_reference(student, ref):
     data = [copy_task(32, 4, 8, seed=i) for i in range(4)]
     params = ref.init_transformer_params(ASSIGNMENT_VOCAB, 16, 32, seed=0)
 
+    def batches(step):
+        return data[step % len(data)]
+
     losses = train_with_student(
         student,
         "transformer_lm_loss",
         params,
-        lambda step: data[step % len(data)],
+        batches,
         TRAIN_STEPS,
         lr=TRAIN_LR,
         max_seconds=TRAIN_BUDGET_S,
     )
     ref_params = {k: v.copy() for k, v in params.items()}
-    ref_losses = np.array(
-        train(
-            ref.transformer_lm_loss,
-            ref_params,
-            lambda step: data[step % len(data)],
-            TRAIN_STEPS,
-            lr=TRAIN_LR,
-        )
-    )
-    losses = np.asarray(losses, dtype=np.float64)
+    ref_losses = train(ref.transformer_lm_loss, ref_params, batches, TRAIN_STEPS, lr=TRAIN_LR)
     expect_training_like_reference(losses, ref_losses, TRAIN_STEPS, TRAIN_RATIO, TRACK_TOL)

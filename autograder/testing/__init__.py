@@ -43,6 +43,7 @@ from autograder.testing.training import (
     expect_curve_tracks,
     expect_loss_decreases,
     expect_training_like_reference,
+    train_both,
     train_with_student,
 )
 
@@ -73,6 +74,7 @@ __all__ = [
     "loss_gradcheck",
     "memoised",
     "reference_seconds",
+    "train_both",
     "train_with_student",
     "type_name",
 ]

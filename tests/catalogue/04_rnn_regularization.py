@@ -5,79 +5,65 @@ Each mutant replaces one exact substring of one answer cell of the source notebo
 stripped).
 """
 
-# Dropout's backward by finite differences through the forward. Dropout is linear in x, so this
-# is exact to ~1e-10 and passes every gradient check; only the time budget catches it.
-_DROPOUT_NUMERICAL_BACKWARD = """    scale = cache
+from mutants import fd_loop, numerical_backward
+
+# Dropout's backward by finite differences through the forward. The cache holds only the scale,
+# so p and the mask are recovered from it and x is rebuilt as zeros (dropout is linear in x: the
+# point does not matter). Exact to ~1e-10, it passes every gradient check; only the time budget
+# catches it.
+_DROPOUT_NUMERICAL_BACKWARD = numerical_backward(
+    setup="""    scale = cache
     kept = scale > 0
     p = 1.0 - 1.0 / scale[kept].max() if kept.any() else 0.0
     mask = kept.astype(np.float64)
-    x = np.zeros_like(dy)
-    dx = np.zeros_like(dy)
-    for idx in np.ndindex(dy.shape):
-        x[idx] = 1e-5
-        f_plus = np.sum(dropout_forward(x, p, mask)[0] * dy)
-        x[idx] = -1e-5
-        f_minus = np.sum(dropout_forward(x, p, mask)[0] * dy)
-        x[idx] = 0.0
-        dx[idx] = (f_plus - f_minus) / 2e-5
-    return {"dx": dx}"""
-
-
-def _numeric_grads(call, names):
-    """Source of a loop computing centred differences of `objective()` for every array in
-    `args` named in `names` (shared by the two numerical mutants below)."""
-    return f"""
-    grads = {{}}
-    for name in {names!r}:
-        arr = args[name]
-        grad = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + 1e-5
-            f_plus = {call}
-            arr[idx] = old - 1e-5
-            f_minus = {call}
-            arr[idx] = old
-            grad[idx] = (f_plus - f_minus) / 2e-5
-        grads[name] = grad"""
-
+    args = {"x": np.zeros_like(dy)}""",
+    objective='np.sum(dropout_forward(args["x"], p, mask)[0] * dy)',
+)
 
 # BPTT by finite differences: the forward keeps a copy of its inputs in the cache and the backward
 # perturbs every input entry. Accurate to ~1e-10; caught by the realistic-size time budget.
-_REC_NUMERICAL = (
-    """    return hs, (caches, D, dict(x=x.copy(), h0=h0.copy(), c0=c0.copy(), W=W.copy(),
-                                 b=b.copy(), p=p, mask_h=mask_h))
+_REC_NUMERICAL = """    saved = dict(x=x.copy(), h0=h0.copy(), c0=c0.copy(), W=W.copy(), b=b.copy())
+    return hs, (caches, D, saved, p, mask_h)
 
 
 def lstm_dropout_backward(dhs, cache):
-    args = cache[2]"""
-    + _numeric_grads("np.sum(lstm_dropout_forward(**args)[0] * dhs)", ["x", "h0", "c0", "W", "b"])
-    + """
-    return {"d" + k: v for k, v in grads.items()}"""
+""" + numerical_backward(
+    setup="    args, p, mask_h = cache[2:]",
+    objective="np.sum(lstm_dropout_forward(p=p, mask_h=mask_h, **args)[0] * dhs)",
 )
 
-# The whole language model's backward by finite differences through its forward.
-_LM_NUMERICAL = (
-    """    return logits, (emb_cache, drop_x, lstm_cache, drop_y, out_cache,
-                    (ids, {k: v.copy() for k, v in params.items()}, p, masks))
+# The whole language model's backward by finite differences through its forward (its gradients
+# are keyed like params, without the "d" of the template's backward).
+_LM_NUMERICAL = f"""    saved = {{k: v.copy() for k, v in params.items()}}
+    return logits, (emb_cache, drop_x, lstm_cache, drop_y, out_cache, (ids, saved, p, masks))
 
 
 def lstm_lm_backward(dlogits, cache):
-    ids, args, p, masks = cache[5]"""
-    + _numeric_grads(
-        "np.sum(lstm_lm_forward(ids, args, p, masks)[0] * dlogits)", ["E", "W", "b", "Wy", "by"]
-    )
-    + """
+    ids, args, p, masks = cache[5]
+
+    def objective():
+        return np.sum(lstm_lm_forward(ids, args, p, masks)[0] * dlogits)
+
+    grads = {{}}
+    for name, arr in args.items():
+{fd_loop("arr", "g", "objective()", indent=8)}
+        grads[name] = g
     return grads"""
-)
+
+
+def _numerical(name, cell, old, new, budget_test):
+    """A mutant whose backward differentiates numerically: only `budget_test` must catch it (it
+    may also run out of time elsewhere)."""
+    return dict(name=name, cell=cell, old=old, new=new, catches=[budget_test])
+
 
 MUTANTS = [
-    dict(
-        name="dropout_backward_numerical",
-        cell="dropout_code",
-        old='    scale = cache\n    return {"dx": dy * scale}',
-        new=_DROPOUT_NUMERICAL_BACKWARD,
-        catches=["dropout_backward_fast"],
+    _numerical(
+        "dropout_backward_numerical",
+        "dropout_code",
+        '    scale = cache\n    return {"dx": dy * scale}',
+        _DROPOUT_NUMERICAL_BACKWARD,
+        "dropout_backward_fast",
     ),
     dict(
         # plain (not inverted) dropout: the kept units are not scaled up by 1 / (1 - p)
@@ -181,12 +167,12 @@ MUTANTS = [
             "lstm_lm_training_loss_falls_and_tracks_reference",
         ],
     ),
-    dict(
-        name="rec_backward_numerical",
-        cell="rec_code",
-        old="    return hs, (caches, D)\n\n\ndef lstm_dropout_backward(dhs, cache):",
-        new=_REC_NUMERICAL,
-        catches=["lstm_dropout_backward_fast"],
+    _numerical(
+        "rec_backward_numerical",
+        "rec_code",
+        "    return hs, (caches, D)\n\n\ndef lstm_dropout_backward(dhs, cache):",
+        _REC_NUMERICAL,
+        "lstm_dropout_backward_fast",
     ),
     dict(
         # dropout applied whenever p > 0, with a mask of ones where none is given: evaluation
@@ -254,13 +240,13 @@ MUTANTS = [
             "lstm_lm_training_loss_falls_and_tracks_reference",
         ],
     ),
-    dict(
-        name="lm_backward_numerical",
-        cell="lm_code",
-        old="    return logits, (emb_cache, drop_x, lstm_cache, drop_y, out_cache)\n\n\n"
+    _numerical(
+        "lm_backward_numerical",
+        "lm_code",
+        "    return logits, (emb_cache, drop_x, lstm_cache, drop_y, out_cache)\n\n\n"
         "def lstm_lm_backward(dlogits, cache):",
-        new=_LM_NUMERICAL,
-        catches=["lstm_lm_backward_fast"],
+        _LM_NUMERICAL,
+        "lstm_lm_backward_fast",
     ),
 ]
 

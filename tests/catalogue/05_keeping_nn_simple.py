@@ -3,50 +3,33 @@
 Each mutant replaces one exact substring of one answer cell of the source notebook.
 """
 
+from mutants import fd_loop, numerical_backward
+
 # A backward that differentiates numerically through the forward. The bias enters y linearly,
 # so its value does not matter for the gradient and 0 is used; the result is accurate to
-# ~1e-10 and passes every gradient check. Only the realistic-size time budget catches it.
-_NOISY_AFFINE_NUMERICAL_BACKWARD = """    aff_cache, x, sigma2, std, eps = cache
+# ~1e-10 and passes every gradient check. Only the realistic-size time budget catches it. (The
+# rest of the original body follows the return, unreached.)
+_NOISY_AFFINE_NUMERICAL_BACKWARD = (
+    numerical_backward(
+        setup="""    aff_cache, x, sigma2, std, eps = cache
     mu = aff_cache[1]
     args = {"x": x.copy(), "mu": mu.copy(), "log_sigma": 0.5 * np.log(sigma2),
-            "b": np.zeros(mu.shape[1])}
+            "b": np.zeros(mu.shape[1])}""",
+        objective="np.sum(noisy_affine_forward(eps=eps, **args)[0] * dy)",
+    )
+    + "\n    g = affine_backward(dy, aff_cache)"
+)
 
-    def objective():
-        return np.sum(noisy_affine_forward(eps=eps, **args)[0] * dy)
+# The KL's gradients by centred differences of its own value (written out: calling
+# kl_diag_gaussian itself would recurse). mu and log_sigma are copies, nudged in place.
+_KL_NUMERICAL_GRADIENTS = f"""    mu, log_sigma = mu.copy(), log_sigma.copy()
 
-    grads = {}
-    for name, arr in args.items():
-        grad = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + 1e-5
-            up = objective()
-            arr[idx] = old - 1e-5
-            down = objective()
-            arr[idx] = old
-            grad[idx] = (up - down) / 2e-5
-        grads["d" + name] = grad
-    return grads
-    g = affine_backward(dy, aff_cache)"""
+    def total():
+        ratio = np.exp(2.0 * (log_sigma - prior_log_sigma))
+        return np.sum(prior_log_sigma - log_sigma + 0.5 * (ratio + mu**2 / prior_var) - 0.5)
 
-# The KL's gradients by centred differences of its own value.
-_KL_NUMERICAL_GRADIENTS = """    dmu = np.zeros_like(mu)
-    dlog_sigma = np.zeros_like(log_sigma)
-
-    def total(m, s):
-        return np.sum(prior_log_sigma - s + 0.5 * (np.exp(2.0 * (s - prior_log_sigma))
-                      + m**2 / prior_var) - 0.5)
-
-    for arr, grad in ((mu, dmu), (log_sigma, dlog_sigma)):
-        arr = arr.copy()
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + 1e-6
-            up = total(arr, log_sigma) if grad is dmu else total(mu, arr)
-            arr[idx] = old - 1e-6
-            down = total(arr, log_sigma) if grad is dmu else total(mu, arr)
-            arr[idx] = old
-            grad[idx] = (up - down) / 2e-6
+{fd_loop("mu", "dmu", "total()")}
+{fd_loop("log_sigma", "dlog_sigma", "total()")}
     return float(kl), dmu, dlog_sigma"""
 
 MUTANTS = [

@@ -3,54 +3,16 @@
 Each mutant replaces one exact substring of one answer cell of the source notebook.
 """
 
-# A backward that differentiates numerically through the forward. It recovers the mask from the
-# attention weights (exact zeros where masked), so it is accurate to ~1e-10 and passes every
-# gradient check; only the realistic-size time budget catches it.
-_MHA_NUMERICAL_BACKWARD = """    X, Wq, Wk, Wv, Wo, h, Oc, sdpa_cache = cache
-    mask = sdpa_cache[3] > 0
-    args = {"X": X.copy(), "Wq": Wq.copy(), "Wk": Wk.copy(), "Wv": Wv.copy(), "Wo": Wo.copy()}
+from mutants import numerical_backward_mutant
 
-    def objective():
-        return np.sum(mha_forward(n_heads=h, mask=mask, **args)[0] * dY)
-
-    grads = {}
-    for name, arr in args.items():
-        g = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + 1e-5
-            f_plus = objective()
-            arr[idx] = old - 1e-5
-            f_minus = objective()
-            arr[idx] = old
-            g[idx] = (f_plus - f_minus) / 2e-5
-        grads["d" + name] = g
-    return grads"""
-
-# The same trick on the FFN: passes the smooth gradient checks, but near a ReLU kink centred
-# differences straddle the kink and return about half the slope.
-_FFN_NUMERICAL_BACKWARD = """    cache1, cache_relu, cache2 = cache
-    x, W1 = cache1
-    W2 = cache2[1]
-    b1 = (cache_relu - x @ W1).reshape(-1, W1.shape[1])[0]
-    args = {"x": x.copy(), "W1": W1.copy(), "b1": b1.copy(), "W2": W2.copy()}
-
-    def objective():
-        return np.sum(ffn_forward(b2=np.zeros(W2.shape[1]), **args)[0] * dy)
-
-    grads = {"db2": dy.reshape(-1, dy.shape[-1]).sum(axis=0)}
-    for name, arr in args.items():
-        g = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + 1e-5
-            f_plus = objective()
-            arr[idx] = old - 1e-5
-            f_minus = objective()
-            arr[idx] = old
-            g[idx] = (f_plus - f_minus) / 2e-5
-        grads["d" + name] = g
-    return grads"""
+# A backward that differentiates numerically through the forward. Each recovers what its cache
+# lacks (the mask from the attention weights, exactly zero where masked; b1 from the
+# pre-activations; x from xhat), so it is accurate to ~1e-10 and passes every gradient check:
+# only the realistic-size time budget catches it, or, for the FFN, inputs next to a ReLU kink
+# (centred differences straddle the kink and return about half the slope).
+_PE_CASES = [
+    f"positional_encoding_matches_reference[{c}]" for c in ("50-16", "1-4", "7-2", "33-64")
+]
 
 MUTANTS = [
     # ---- positional encoding
@@ -59,50 +21,23 @@ MUTANTS = [
         cell="positional_encoding_code",
         old="PE[:, 0::2] = np.sin(angle)",
         new="PE[:, 0::2] = np.cos(angle)",
-        catches=[
-            "positional_encoding_matches_reference[50-16]",
-            "positional_encoding_matches_reference[1-4]",
-            "positional_encoding_matches_reference[7-2]",
-            "positional_encoding_matches_reference[33-64]",
-            "transformer_lm_forward_matches_reference",
-        ],
+        catches=[*_PE_CASES, "transformer_lm_forward_matches_reference"],
     ),
     dict(
         name="pe_wrong_frequency_exponent",
         cell="positional_encoding_code",
         old="angle = pos / 10000.0 ** (two_i / d)",
         new="angle = pos / 10000.0 ** (two_i / (2 * d))",
-        catches=[
-            "positional_encoding_matches_reference[50-16]",
-            "positional_encoding_matches_reference[33-64]",
-        ],
+        catches=[_PE_CASES[0], _PE_CASES[3]],
     ),
     # ---- scaled dot-product attention
-    dict(
-        name="sdpa_numerical_backward",
-        cell="sdpa_code",
-        old="    Q, K, V, A = cache\n    dk = Q.shape[-1]\n    dV = ",
-        new="""    Q, K, V, A = cache
-    mask = A > 0  # masked weights are exactly zero
-
-    def objective():
-        return np.sum(sdpa_forward(Q, K, V, mask)[0] * dO)
-
-    grads = {}
-    for name, arr in (("dQ", Q), ("dK", K), ("dV", V)):
-        grad = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + 1e-6
-            up = objective()
-            arr[idx] = old - 1e-6
-            down = objective()
-            arr[idx] = old
-            grad[idx] = (up - down) / 2e-6
-        grads[name] = grad
-    return grads
-    dk = Q.shape[-1]
-    dV = """,
+    numerical_backward_mutant(
+        "sdpa_numerical_backward",
+        "sdpa_code",
+        "    Q, K, V, A = cache\n    dk = Q.shape[-1]\n    dV = ",
+        """    mask = A > 0  # masked weights are exactly zero
+    args = {"Q": Q.copy(), "K": K.copy(), "V": V.copy()}""",
+        "np.sum(sdpa_forward(mask=mask, **args)[0] * dO)",
         catches=["sdpa_backward_fast"],
     ),
     dict(
@@ -181,38 +116,25 @@ MUTANTS = [
         new='"dWq": dQ.reshape(-1, d).T @ X2,',
         catches=["mha_backward_gradcheck[dWq]", "transformer_lm_loss_gradcheck[attention]"],
     ),
-    dict(
-        name="mha_numerical_backward",
-        cell="mha_code",
-        old="    X, Wq, Wk, Wv, Wo, h, Oc, sdpa_cache = cache",
-        new=_MHA_NUMERICAL_BACKWARD,
+    numerical_backward_mutant(
+        "mha_numerical_backward",
+        "mha_code",
+        "    X, Wq, Wk, Wv, Wo, h, Oc, sdpa_cache = cache",
+        """    mask = sdpa_cache[3] > 0
+    args = {"X": X.copy(), "Wq": Wq.copy(), "Wk": Wk.copy(), "Wv": Wv.copy(), "Wo": Wo.copy()}""",
+        "np.sum(mha_forward(n_heads=h, mask=mask, **args)[0] * dY)",
         catches=["mha_backward_fast"],
     ),
     # ---- layer norm
-    dict(
-        name="layernorm_numerical_backward",
-        cell="layernorm_code",
-        old="    xhat, inv_std, gamma = cache\n",
-        new="""    xhat, inv_std, gamma = cache
-    x = xhat / inv_std  # layer norm ignores the mean, so this x gives the same output
+    numerical_backward_mutant(
+        "layernorm_numerical_backward",
+        "layernorm_code",
+        "    xhat, inv_std, gamma = cache\n",
+        """    x = xhat / inv_std  # layer norm ignores the mean, so this x gives the same output
     zero = np.zeros_like(gamma)
-
-    def objective(g=gamma):
-        return np.sum(layernorm_forward(x, g, zero)[0] * dy)
-
-    dx, dgamma = np.zeros_like(x), np.zeros_like(gamma)
-    for arr, grad in ((x, dx), (gamma, dgamma)):
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + 1e-6
-            up = objective()
-            arr[idx] = old - 1e-6
-            down = objective()
-            arr[idx] = old
-            grad[idx] = (up - down) / 2e-6
-    lead = tuple(range(dy.ndim - 1))
-    return {"dx": dx, "dgamma": dgamma, "dbeta": np.sum(dy, axis=lead)}
-""",
+    args = {"x": x, "gamma": gamma.copy()}""",
+        "np.sum(layernorm_forward(beta=zero, **args)[0] * dy)",
+        grads='{"dbeta": np.sum(dy, axis=tuple(range(dy.ndim - 1)))}',  # beta enters linearly
         catches=["layernorm_backward_fast"],
     ),
     dict(
@@ -260,11 +182,16 @@ MUTANTS = [
         new='return {"dx": np.clip(g1["dx"], -1.0, 1.0), "dW1": g1["dW"],',
         catches=["ffn_backward_gradcheck[dx]", "ffn_backward_at_relu_kinks"],
     ),
-    dict(
-        name="ffn_numerical_backward",
-        cell="ffn_code",
-        old="    cache1, cache_relu, cache2 = cache",
-        new=_FFN_NUMERICAL_BACKWARD,
+    numerical_backward_mutant(
+        "ffn_numerical_backward",
+        "ffn_code",
+        "    cache1, cache_relu, cache2 = cache",
+        """    x, W1 = cache1
+    W2 = cache2[1]
+    b1 = (cache_relu - x @ W1).reshape(-1, W1.shape[1])[0]
+    args = {"x": x.copy(), "W1": W1.copy(), "b1": b1.copy(), "W2": W2.copy()}""",
+        "np.sum(ffn_forward(b2=np.zeros(W2.shape[1]), **args)[0] * dy)",
+        grads='{"db2": dy.reshape(-1, dy.shape[-1]).sum(axis=0)}',  # b2 enters linearly
         catches=["ffn_backward_at_relu_kinks"],
     ),
     # ---- the language model

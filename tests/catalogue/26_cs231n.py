@@ -3,125 +3,40 @@
 Each mutant replaces one exact substring of one answer cell of the source notebook.
 """
 
-# Backwards that differentiate numerically through the forward. They are accurate to ~1e-10
-# away from kinks and pass every gradient check; only the realistic-size time budget (and, for
-# ReLU and the hinge, inputs next to a kink) catch them.
-_AFFINE_NUMERICAL_BACKWARD = """    x, W = cache
-    args = {"x": x.copy(), "W": W.copy()}
-    zero_b = np.zeros(W.shape[1])
+from mutants import fd_loop, numerical_backward_mutant
 
-    def objective():
-        return np.sum(affine_forward(args["x"], args["W"], zero_b)[0] * dy)
 
-    grads = {"db": dy.sum(axis=0)}
-    for name, arr in args.items():
-        g = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + 1e-5
-            f_plus = objective()
-            arr[idx] = old - 1e-5
-            f_minus = objective()
-            arr[idx] = old
-            g[idx] = (f_plus - f_minus) / 2e-5
-        grads["d" + name] = g
-    return grads
-    dx = dy @ W.T"""
-
-_RELU_NUMERICAL_BACKWARD = """    x = cache
-    xc = x.copy()
-    dx = np.zeros_like(xc)
-    for idx in np.ndindex(xc.shape):
-        old = xc[idx]
-        xc[idx] = old + 1e-5
-        f_plus = np.sum(relu_forward(xc)[0] * dout)
-        xc[idx] = old - 1e-5
-        f_minus = np.sum(relu_forward(xc)[0] * dout)
-        xc[idx] = old
-        dx[idx] = (f_plus - f_minus) / 2e-5
-    return {"dx": dx}"""
-
-_SVM_NUMERICAL_GRADIENT = """
+# Gradients by centred differences through the forward (tests/mutants.py). They are accurate to
+# ~1e-10 away from kinks and pass every gradient check; only the realistic-size time budget (and,
+# for ReLU and the hinge, inputs next to a kink) catch them.
+def _numerical_dscores(loss_of):
+    """Lines that return ``(loss, dscores)`` with dscores by centred differences of ``loss_of(s)``
+    (its body given), inserted before the analytic gradient of a loss, which becomes unreachable."""
+    return f"""
     def loss_of(s):
-        m = s - s[rows, y][:, None] + 1.0
-        m[rows, y] = 0.0
-        return np.maximum(m, 0.0).sum() / N
+{loss_of}
 
     s = scores.copy()
-    dscores = np.zeros_like(s)
-    for idx in np.ndindex(s.shape):
-        old = s[idx]
-        s[idx] = old + 1e-5
-        f_plus = loss_of(s)
-        s[idx] = old - 1e-5
-        f_minus = loss_of(s)
-        s[idx] = old
-        dscores[idx] = (f_plus - f_minus) / 2e-5
+{fd_loop("s", "dscores", "loss_of(s)")}
     return float(loss), dscores
 """
 
-_SOFTMAX_NUMERICAL_GRADIENT = """
-    def loss_of(s):
-        z = s - s.max(axis=1, keepdims=True)
-        return -(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))[rows, y].mean()
 
-    s = scores.copy()
-    dscores = np.zeros_like(s)
-    for idx in np.ndindex(s.shape):
-        old = s[idx]
-        s[idx] = old + 1e-5
-        f_plus = loss_of(s)
-        s[idx] = old - 1e-5
-        f_minus = loss_of(s)
-        s[idx] = old
-        dscores[idx] = (f_plus - f_minus) / 2e-5
-    return float(loss), dscores
-"""
-
-_TWO_LAYER_NUMERICAL_GRADS = """
+# The whole network's gradients (keyed like params) by centred differences of its loss.
+_TWO_LAYER_NUMERICAL_GRADS = f"""
     def loss_of(p):
         a_, _ = affine_forward(X, p["W1"], p["b1"])
         h_, _ = relu_forward(a_)
         s_, _ = affine_forward(h_, p["W2"], p["b2"])
         return softmax_loss(s_, y)[0] + 0.5 * reg * (np.sum(p["W1"] ** 2) + np.sum(p["W2"] ** 2))
 
-    p = {k: v.copy() for k, v in params.items()}
-    grads = {}
+    p = {{k: v.copy() for k, v in params.items()}}
+    grads = {{}}
     for k, arr in p.items():
-        g = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + 1e-5
-            f_plus = loss_of(p)
-            arr[idx] = old - 1e-5
-            f_minus = loss_of(p)
-            arr[idx] = old
-            g[idx] = (f_plus - f_minus) / 2e-5
+{fd_loop("arr", "g", "loss_of(p)", indent=8)}
         grads[k] = g
     return loss, grads
     g2 = affine_backward(dscores, cache2)
-"""
-
-_CONV_NUMERICAL_BACKWARD = """    x, w, stride, pad = cache
-    args = {"x": x.copy(), "w": w.copy()}
-    zero_b = np.zeros(w.shape[0])
-
-    def objective():
-        return np.sum(conv_naive_forward(args["x"], args["w"], zero_b, stride, pad)[0] * dout)
-
-    grads = {"db": dout.sum(axis=(0, 2, 3))}
-    for name, arr in args.items():
-        g = np.zeros_like(arr)
-        for idx in np.ndindex(arr.shape):
-            old = arr[idx]
-            arr[idx] = old + 1e-5
-            f_plus = objective()
-            arr[idx] = old - 1e-5
-            f_minus = objective()
-            arr[idx] = old
-            g[idx] = (f_plus - f_minus) / 2e-5
-        grads["d" + name] = g
-    return grads
 """
 
 _GRAD_CASES = "grad_check_flags_planted_bugs[{}]"
@@ -212,11 +127,14 @@ MUTANTS = [
             "two_layer_training_reduces_loss_like_reference",
         ],
     ),
-    dict(
-        name="affine_numerical_backward",
-        cell="affine_code",
-        old="    x, W = cache\n    dx = dy @ W.T",
-        new=_AFFINE_NUMERICAL_BACKWARD,
+    numerical_backward_mutant(
+        "affine_numerical_backward",
+        "affine_code",
+        "    x, W = cache\n    dx = dy @ W.T",
+        """    args = {"x": x.copy(), "W": W.copy()}
+    zero_b = np.zeros(W.shape[1])""",
+        'np.sum(affine_forward(args["x"], args["W"], zero_b)[0] * dy)',
+        grads='{"db": dy.sum(axis=0)}',
         catches=["affine_backward_fast", "two_layer_loss_fast"],
     ),
     # ---- 3. relu
@@ -240,11 +158,12 @@ MUTANTS = [
             "two_layer_training_reduces_loss_like_reference",
         ],
     ),
-    dict(
-        name="relu_numerical_backward",
-        cell="relu_code",
-        old='    x = cache\n    return {"dx": dout * (x > 0)}',
-        new=_RELU_NUMERICAL_BACKWARD,
+    numerical_backward_mutant(
+        "relu_numerical_backward",
+        "relu_code",
+        '    x = cache\n    return {"dx": dout * (x > 0)}',
+        '    args = {"x": x.copy()}',
+        'np.sum(relu_forward(args["x"])[0] * dout)',
         catches=["relu_backward_at_kinks", "relu_backward_fast"],
     ),
     # ---- 4. svm loss
@@ -270,7 +189,12 @@ MUTANTS = [
         name="svm_numerical_gradient",
         cell="svm_loss_code",
         old="""    active = (margins > 0).astype(np.float64)""",
-        new=_SVM_NUMERICAL_GRADIENT + """    active = (margins > 0).astype(np.float64)""",
+        new=_numerical_dscores(
+            """        m = s - s[rows, y][:, None] + 1.0
+        m[rows, y] = 0.0
+        return np.maximum(m, 0.0).sum() / N"""
+        )
+        + "    active = (margins > 0).astype(np.float64)",
         catches=["svm_loss_at_margin_kinks", "svm_loss_fast"],
     ),
     # ---- 5. softmax loss
@@ -303,7 +227,11 @@ MUTANTS = [
         name="softmax_numerical_gradient",
         cell="softmax_loss_code",
         old="    dscores = np.exp(log_probs)",
-        new=_SOFTMAX_NUMERICAL_GRADIENT + "    dscores = np.exp(log_probs)",
+        new=_numerical_dscores(
+            """        z = s - s.max(axis=1, keepdims=True)
+        return -(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))[rows, y].mean()"""
+        )
+        + "    dscores = np.exp(log_probs)",
         catches=["softmax_loss_fast"],
     ),
     # ---- 6. two-layer net
@@ -397,11 +325,14 @@ MUTANTS = [
         new="db = dout.sum(axis=(2, 3)).mean(axis=0)",
         catches=["conv_naive_backward_gradcheck[db]"],
     ),
-    dict(
-        name="conv_numerical_backward",
-        cell="conv_code",
-        old="    x, w, stride, pad = cache\n",
-        new=_CONV_NUMERICAL_BACKWARD,
+    numerical_backward_mutant(
+        "conv_numerical_backward",
+        "conv_code",
+        "    x, w, stride, pad = cache\n",
+        """    args = {"x": x.copy(), "w": w.copy()}
+    zero_b = np.zeros(w.shape[0])""",
+        'np.sum(conv_naive_forward(args["x"], args["w"], zero_b, stride, pad)[0] * dout)',
+        grads='{"db": dout.sum(axis=(0, 2, 3))}',
         catches=["conv_naive_backward_fast"],
     ),
 ]
