@@ -25,12 +25,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-
-from autograder.testing.checks import call_forward, expect_close, graded
-from autograder.testing.gradients import expect_gradient, layer_gradcheck
-from autograder.testing.inputs import rnn_seq_inputs, rnn_step_inputs
+from autograder.testing.checks import call_forward
+from autograder.testing.checks import expect_close
+from autograder.testing.checks import graded
+from autograder.testing.gradients import expect_gradient
+from autograder.testing.gradients import layer_gradcheck
+from autograder.testing.inputs import rnn_seq_inputs
+from autograder.testing.inputs import rnn_step_inputs
 from autograder.testing.timing import expect_backward_fast
-from autograder.testing.training import expect_curve_tracks, expect_loss_decreases, train_both
+from autograder.testing.training import expect_curve_tracks
+from autograder.testing.training import expect_loss_decreases
+from autograder.testing.training import train_both
 
 STEP_GRADS = ["dx", "dh_prev", "dWx", "dWh", "db"]
 SEQ_GRADS = ["dx", "dh0", "dWx", "dWh", "db"]

@@ -11,25 +11,23 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from autograder.testing import (
-    Fail,
-    call_forward,
-    expect_array,
-    expect_backward_fast,
-    expect_close,
-    expect_curve_tracks,
-    expect_gradient,
-    expect_loss_decreases,
-    expect_params,
-    expect_tuple,
-    graded,
-    layer_gradcheck,
-    loss_gradcheck,
-    train_with_student,
-)
+from autograder.testing import Fail
+from autograder.testing import call_forward
+from autograder.testing import expect_array
+from autograder.testing import expect_backward_fast
+from autograder.testing import expect_close
+from autograder.testing import expect_curve_tracks
+from autograder.testing import expect_gradient
+from autograder.testing import expect_loss_decreases
+from autograder.testing import expect_params
+from autograder.testing import expect_tuple
+from autograder.testing import graded
+from autograder.testing import layer_gradcheck
+from autograder.testing import loss_gradcheck
+from autograder.testing import train_with_student
 from autograder.testing.inputs import onehot
-from s30kit.optim import Adam, train
+from s30kit.optim import Adam
+from s30kit.optim import train
 
 
 # ------------------------------------------------------------------------------ ca_rule (8)

@@ -9,27 +9,26 @@ seeds and sizes.
 
 import numpy as np
 import pytest
-
-from autograder.hidden._rnn import (
-    SEQ_GRADS,
-    expect_trains_like_reference,
-    rnn_backward_fast_test,
-    rnn_forward_test,
-    rnn_gradcheck_test,
-)
-from autograder.testing import (
-    Fail,
-    call_forward,
-    expect_array,
-    expect_close,
-    expect_keys,
-    expect_loss_pair,
-    expect_params,
-    graded,
-    loss_gradcheck,
-)
-from autograder.testing.inputs import perturbed, rnn_seq_inputs
-from s30kit.data.char_rnn import VOCAB, encode, grammar_corpus, windows
+from autograder.hidden._rnn import SEQ_GRADS
+from autograder.hidden._rnn import expect_trains_like_reference
+from autograder.hidden._rnn import rnn_backward_fast_test
+from autograder.hidden._rnn import rnn_forward_test
+from autograder.hidden._rnn import rnn_gradcheck_test
+from autograder.testing import Fail
+from autograder.testing import call_forward
+from autograder.testing import expect_array
+from autograder.testing import expect_close
+from autograder.testing import expect_keys
+from autograder.testing import expect_loss_pair
+from autograder.testing import expect_params
+from autograder.testing import graded
+from autograder.testing import loss_gradcheck
+from autograder.testing.inputs import perturbed
+from autograder.testing.inputs import rnn_seq_inputs
+from s30kit.data.char_rnn import VOCAB
+from s30kit.data.char_rnn import encode
+from s30kit.data.char_rnn import grammar_corpus
+from s30kit.data.char_rnn import windows
 from s30kit.layers import softmax
 
 PARAMS = ["E", "Wx", "Wh", "b", "Wy", "by"]

@@ -9,28 +9,25 @@ their cells, points, seeds and sizes.
 
 import numpy as np
 import pytest
-
-from autograder.hidden._rnn import (
-    expect_trains_like_reference,
-    rnn_backward_fast_test,
-    rnn_forward_test,
-    rnn_gradcheck_test,
-)
-from autograder.testing import (
-    Fail,
-    call_forward,
-    expect_array,
-    expect_backward_fast,
-    expect_close,
-    expect_gradient,
-    expect_keys,
-    expect_params,
-    expect_tuple,
-    graded,
-    layer_gradcheck,
-    loss_gradcheck,
-)
-from autograder.testing.inputs import lstm_seq_inputs, lstm_step_inputs, perturbed
+from autograder.hidden._rnn import expect_trains_like_reference
+from autograder.hidden._rnn import rnn_backward_fast_test
+from autograder.hidden._rnn import rnn_forward_test
+from autograder.hidden._rnn import rnn_gradcheck_test
+from autograder.testing import Fail
+from autograder.testing import call_forward
+from autograder.testing import expect_array
+from autograder.testing import expect_backward_fast
+from autograder.testing import expect_close
+from autograder.testing import expect_gradient
+from autograder.testing import expect_keys
+from autograder.testing import expect_params
+from autograder.testing import expect_tuple
+from autograder.testing import graded
+from autograder.testing import layer_gradcheck
+from autograder.testing import loss_gradcheck
+from autograder.testing.inputs import lstm_seq_inputs
+from autograder.testing.inputs import lstm_step_inputs
+from autograder.testing.inputs import perturbed
 from s30kit.datasets import recall_first
 from s30kit.layers import sigmoid
 

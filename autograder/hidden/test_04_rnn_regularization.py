@@ -9,28 +9,29 @@ tanh): there are no kinks to probe, so integrity rests on the time budgets.
 
 import numpy as np
 import pytest
-
-from autograder.testing import (
-    Fail,
-    call_forward,
-    expect_array,
-    expect_backward_fast,
-    expect_close,
-    expect_curve_tracks,
-    expect_gradient,
-    expect_keys,
-    expect_loss_decreases,
-    expect_loss_pair,
-    expect_loss_value,
-    expect_params,
-    graded,
-    layer_gradcheck,
-    loss_gradcheck,
-    train_both,
-)
-from autograder.testing.inputs import keep_mask, lstm_seq_inputs, perturbed
-from s30kit.data.rnn_regularization import make_topic_language, sample_topic_text
-from s30kit.recurrent import lstm_backward, lstm_forward
+from autograder.testing import Fail
+from autograder.testing import call_forward
+from autograder.testing import expect_array
+from autograder.testing import expect_backward_fast
+from autograder.testing import expect_close
+from autograder.testing import expect_curve_tracks
+from autograder.testing import expect_gradient
+from autograder.testing import expect_keys
+from autograder.testing import expect_loss_decreases
+from autograder.testing import expect_loss_pair
+from autograder.testing import expect_loss_value
+from autograder.testing import expect_params
+from autograder.testing import graded
+from autograder.testing import layer_gradcheck
+from autograder.testing import loss_gradcheck
+from autograder.testing import train_both
+from autograder.testing.inputs import keep_mask
+from autograder.testing.inputs import lstm_seq_inputs
+from autograder.testing.inputs import perturbed
+from s30kit.data.rnn_regularization import make_topic_language
+from s30kit.data.rnn_regularization import sample_topic_text
+from s30kit.recurrent import lstm_backward
+from s30kit.recurrent import lstm_forward
 
 MODES = ["none", "zaremba", "recurrent", "variational"]
 MASK_KEYS = {

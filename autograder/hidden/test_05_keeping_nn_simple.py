@@ -11,30 +11,28 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from autograder.testing import (
-    Fail,
-    GradResult,
-    call_forward,
-    expect_array,
-    expect_backward_fast,
-    expect_call_fast,
-    expect_close,
-    expect_gradient,
-    expect_keys,
-    expect_loss_pair,
-    expect_loss_value,
-    expect_params,
-    expect_training_like_reference,
-    expect_tuple,
-    graded,
-    layer_gradcheck,
-    loss_gradcheck,
-    memoised,
-    train_with_student,
-)
+from autograder.testing import Fail
+from autograder.testing import GradResult
+from autograder.testing import call_forward
+from autograder.testing import expect_array
+from autograder.testing import expect_backward_fast
+from autograder.testing import expect_call_fast
+from autograder.testing import expect_close
+from autograder.testing import expect_gradient
+from autograder.testing import expect_keys
+from autograder.testing import expect_loss_pair
+from autograder.testing import expect_loss_value
+from autograder.testing import expect_params
+from autograder.testing import expect_training_like_reference
+from autograder.testing import expect_tuple
+from autograder.testing import graded
+from autograder.testing import layer_gradcheck
+from autograder.testing import loss_gradcheck
+from autograder.testing import memoised
+from autograder.testing import train_with_student
 from s30kit.data.keeping_nn_simple import diagonal_band
-from s30kit.gradcheck import compare, numerical_gradient
+from s30kit.gradcheck import compare
+from s30kit.gradcheck import numerical_gradient
 from s30kit.optim import train
 
 PARAM_NAMES = ("mu1", "log_sigma1", "b1", "mu2", "log_sigma2", "b2")

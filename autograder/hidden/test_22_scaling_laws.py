@@ -11,24 +11,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from autograder.testing import (
-    Fail,
-    call_forward,
-    expect_array,
-    expect_backward_fast,
-    expect_close,
-    expect_curve_tracks,
-    expect_gradient,
-    expect_loss_decreases,
-    expect_tuple,
-    graded,
-    layer_gradcheck,
-    loss_gradcheck,
-    memoised,
-    train_with_student,
-)
-from s30kit.gradcheck import compare, numerical_gradient
+from autograder.testing import Fail
+from autograder.testing import call_forward
+from autograder.testing import expect_array
+from autograder.testing import expect_backward_fast
+from autograder.testing import expect_close
+from autograder.testing import expect_curve_tracks
+from autograder.testing import expect_gradient
+from autograder.testing import expect_loss_decreases
+from autograder.testing import expect_tuple
+from autograder.testing import graded
+from autograder.testing import layer_gradcheck
+from autograder.testing import loss_gradcheck
+from autograder.testing import memoised
+from autograder.testing import train_with_student
+from s30kit.gradcheck import compare
+from s30kit.gradcheck import numerical_gradient
 from s30kit.optim import train
 
 THETA_NAMES = ["dlog_a", "dalpha", "dlog_c"]

@@ -10,31 +10,26 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from autograder.testing import (
-    Fail,
-    call_forward,
-    expect_array,
-    expect_backward_fast,
-    expect_close,
-    expect_gradient,
-    expect_keys,
-    expect_loss_value,
-    expect_params,
-    expect_training_like_reference,
-    expect_tuple,
-    graded,
-    layer_gradcheck,
-    loss_gradcheck,
-    train_with_student,
-)
-from s30kit.data.kolmogorov_complexity import (
-    fair_coin,
-    lfsr,
-    markov_source,
-    periodic,
-    random_markov_table,
-)
+from autograder.testing import Fail
+from autograder.testing import call_forward
+from autograder.testing import expect_array
+from autograder.testing import expect_backward_fast
+from autograder.testing import expect_close
+from autograder.testing import expect_gradient
+from autograder.testing import expect_keys
+from autograder.testing import expect_loss_value
+from autograder.testing import expect_params
+from autograder.testing import expect_training_like_reference
+from autograder.testing import expect_tuple
+from autograder.testing import graded
+from autograder.testing import layer_gradcheck
+from autograder.testing import loss_gradcheck
+from autograder.testing import train_with_student
+from s30kit.data.kolmogorov_complexity import fair_coin
+from s30kit.data.kolmogorov_complexity import lfsr
+from s30kit.data.kolmogorov_complexity import markov_source
+from s30kit.data.kolmogorov_complexity import periodic
+from s30kit.data.kolmogorov_complexity import random_markov_table
 from s30kit.optim import train
 
 

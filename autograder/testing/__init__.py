@@ -43,6 +43,7 @@ from autograder.testing.training import (
     expect_curve_tracks,
     expect_loss_decreases,
     expect_training_like_reference,
+    expect_trains_like_reference,
     train_both,
     train_with_student,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "expect_loss_value",
     "expect_params",
     "expect_training_like_reference",
+    "expect_trains_like_reference",
     "expect_tuple",
     "graded",
     "layer_gradcheck",

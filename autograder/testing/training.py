@@ -164,3 +164,32 @@ def expect_training_like_reference(
     """
     expect_loss_decreases(losses, max_ratio, steps)
     expect_curve_tracks(losses, ref_losses, track_tol)
+
+
+def expect_trains_like_reference(
+    student: StudentProxy,
+    ref,
+    loss_fn: str,
+    params: dict,
+    batches,
+    steps: int,
+    lr: float,
+    max_ratio: float,
+    track_tol: float,
+    clip: float | None = None,
+    timeout: float = 10.0,
+    max_seconds: float = 20.0,
+) -> list[float]:
+    """:func:`train_both`, then :func:`expect_training_like_reference` on the two curves.
+
+    Returns:
+        The student's losses.
+
+    Raises:
+        Fail, StudentCodeError: from training or from either check.
+    """
+    losses, ref_losses = train_both(
+        student, ref, loss_fn, params, batches, steps, lr, clip, timeout, max_seconds
+    )
+    expect_training_like_reference(losses, ref_losses, steps, max_ratio, track_tol)
+    return losses
