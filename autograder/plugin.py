@@ -48,6 +48,41 @@ def outcome_of(excinfo) -> tuple[str, str]:
     return "error", f"your code's result could not be checked ({name}: {str(exc)[:200]})"
 
 
+def _base(name: str) -> str:
+    """A test's name without its parameters: ``f[dx]`` -> ``f``."""
+    return name.split("[", 1)[0]
+
+
+def apply_dependencies(tests: list[dict], marks: dict[str, dict]) -> None:
+    """Apply the marks' ``requires`` and ``uses`` to the outcomes, in place.
+
+    * ``requires``: a test earns its points only if every test it requires passed.
+    * ``uses``: a failing test whose used grade cells have failing tests says so first.
+    """
+    failed_names = {t["name"] for t in tests if t["status"] != "passed"}
+    failed_bases = {_base(n) for n in failed_names}
+    failing_cells = {t["cell"] for t in tests if t["status"] != "passed"}
+    for t in tests:
+        mark = marks.get(t["name"]) or {}
+        missing = [r for r in mark.get("requires", ()) if r in failed_bases or r in failed_names]
+        if missing and t["status"] == "passed":
+            t.update(
+                score=0.0,
+                status="failed",
+                message=(
+                    f"this check counts only when {', '.join(missing)} also passes (a fast or "
+                    "well-shaped result earns nothing unless it is also right); fix that first"
+                ),
+            )
+        upstream = [c for c in mark.get("uses", ()) if c in failing_cells and c != t["cell"]]
+        if upstream and t["status"] != "passed":
+            cells = ", ".join(f"'{c}'" for c in upstream)
+            t["message"] = (
+                f"this test uses your code of grade cell(s) {cells}, which fail their own "
+                f"tests: fix that first. {t['message']}"
+            )
+
+
 class GradingPlugin:
     """Registered with ``pytest.main(plugins=[...])`` for one grading run."""
 
@@ -64,6 +99,7 @@ class GradingPlugin:
         self.reference = reference
         self.not_run = not_run
         self.results: list[TestResult] = []
+        self.marks: dict[str, dict] = {}
         self.collected: list[TestResult] = []
         self.collect_errors: list[str] = []
 
@@ -88,6 +124,7 @@ class GradingPlugin:
     def pytest_collection_modifyitems(self, items) -> None:
         for item in items:
             mark = grade_mark(item) or {"cell": "?", "kind": "?", "points": 0.0}
+            self.marks[report_name(item)] = mark
             self.collected.append(
                 TestResult(
                     report_name(item),
@@ -114,9 +151,13 @@ class GradingPlugin:
             self._record(item, call, rep)
 
     def outcomes(self) -> list[dict]:
-        """Every collected test, in collection order, with its recorded outcome."""
+        """Every collected test, in collection order, with its recorded outcome, after the
+        ``requires`` and ``uses`` rules of its mark (see ``autograder.testing.graded``)."""
         recorded = {r.name: r for r in self.results}
-        return [recorded.get(c.name, c).as_dict() for c in self.collected]
+        tests = [recorded.get(c.name, c).as_dict() for c in self.collected]
+        if self.not_run is None:
+            apply_dependencies(tests, self.marks)
+        return tests
 
     def _record(self, item, call, rep) -> None:
         mark = grade_mark(item) or {"cell": "?", "kind": "?", "points": 0.0}

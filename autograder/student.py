@@ -95,6 +95,7 @@ class StudentSession:
         self.timed_out: set[str] = set()
         self.restarts = 0
         self.last_elapsed = 0.0
+        self.last_mutated: list[str] = []
         self._planned_restart = False  # a timing check's fresh worker: not the student's crash
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -212,14 +213,7 @@ class StudentSession:
         Raises:
             StudentCodeError: missing, raised, crashed, timed out, or the budget is used up.
         """
-        timeout = self.grading.call_timeout_s if timeout is None else timeout
-        if fn in self.timed_out and remember_timeout:
-            raise StudentTimeout(f"{fn} timed out in an earlier test, so it was not called again")
-        self.ensure_running()
-        if fn not in self.defined:
-            raise StudentMissing(self._missing_message(fn))
-        if self.budget_left <= 0:
-            raise WorkerUnavailable("the time budget for grading this submission is used up")
+        self._ready(fn, remember_timeout)
         blobs: list[bytes] = []
         header = {
             "op": "call",
@@ -228,6 +222,51 @@ class StudentSession:
             "args": self._encode_arg(tuple(args), blobs),
             "kwargs": self._encode_arg(dict(kwargs or {}), blobs),
         }
+        return self._send(fn, header, blobs, timeout, remember_timeout)
+
+    def call_many(
+        self,
+        fn: str,
+        calls: list[tuple[tuple, dict]],
+        pick: tuple[int, ...] | None = None,
+        timeout: float | None = None,
+    ) -> list:
+        """Call ``fn`` once per ``(args, kwargs)`` in ``calls``, in one round trip.
+
+        Args:
+            fn: the student's function.
+            calls: argument sets (by value only: no handles).
+            pick: keep only these elements of each returned tuple (e.g. the outputs of a
+                forward, not its cache).
+            timeout: seconds for the whole batch (default: the assignment's call timeout).
+
+        Returns:
+            The results, in order.
+
+        Raises:
+            StudentCodeError: as for :meth:`call` (the first call that raises stops the batch).
+        """
+        self._ready(fn, True)
+        blobs: list[bytes] = []
+        header = {
+            "op": "call_many",
+            "fn": fn,
+            "pick": list(pick) if pick is not None else None,
+            "calls": self._encode_arg([[tuple(a), dict(k)] for a, k in calls], blobs),
+        }
+        return self._send(fn, header, blobs, timeout, True)
+
+    def _ready(self, fn: str, remember_timeout: bool) -> None:
+        if fn in self.timed_out and remember_timeout:
+            raise StudentTimeout(f"{fn} timed out in an earlier test, so it was not called again")
+        self.ensure_running()
+        if fn not in self.defined:
+            raise StudentMissing(self._missing_message(fn))
+        if self.budget_left <= 0:
+            raise WorkerUnavailable("the time budget for grading this submission is used up")
+
+    def _send(self, fn, header, blobs, timeout, remember_timeout):
+        timeout = self.grading.call_timeout_s if timeout is None else timeout
         budget_limited = self.budget_left < timeout
         timeout = min(timeout, self.budget_left)
         t0 = time.monotonic()
@@ -261,6 +300,10 @@ class StudentSession:
 
     def _unpack(self, fn: str, reply: dict):
         self.last_elapsed = float(reply.get("elapsed", 0.0) or 0.0)
+        mutated = reply.get("mutated") or []
+        self.last_mutated = (
+            [str(m)[:100] for m in mutated][:20] if isinstance(mutated, list) else []
+        )
         if not reply.get("ok"):
             err = reply.get("error") or {}
             etype = str(err.get("type", "Error"))[:100]
@@ -316,9 +359,18 @@ class StudentProxy:
             fn, args, kwargs, keep=keep, timeout=timeout, remember_timeout=False
         )
 
+    def call_many(self, fn: str, calls, pick=None, timeout: float | None = None) -> list:
+        """Many calls of ``fn`` in one round trip; see :meth:`StudentSession.call_many`."""
+        return self._session.call_many(fn, calls, pick=pick, timeout=timeout)
+
     def has(self, fn: str) -> bool:
         """True if the submission defines ``fn``."""
         return self._session.has(fn)
+
+    @property
+    def last_mutated(self) -> list[str]:
+        """The array arguments the last call changed in place (``args[0]``, ``kwargs['W']``)."""
+        return list(self._session.last_mutated)
 
     def restart(self) -> None:
         """Start a fresh worker (handles from before become invalid). A restart asked for by a

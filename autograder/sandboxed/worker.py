@@ -42,6 +42,41 @@ def describe(exc: BaseException) -> dict:
     return {"type": name, "message": str(exc)[:500], "traceback": short_traceback(exc)[:2000]}
 
 
+def snapshot_arrays(value, path: str = "") -> list:
+    """(path, array, copy) for every NumPy array passed by value in ``value`` (args, kwargs)."""
+    import numpy as np
+
+    found = []
+    if isinstance(value, np.ndarray):
+        found.append((path, value, value.copy()))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            found += snapshot_arrays(v, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            found += snapshot_arrays(v, f"{path}[{k!r}]")
+    return found
+
+
+def changed_arrays(snapshot: list) -> list[str]:
+    """Paths of the arrays a call changed in place (shape, dtype or any value)."""
+    import numpy as np
+
+    changed = []
+    for path, arr, copy in snapshot:
+        try:
+            same = (
+                arr.shape == copy.shape
+                and arr.dtype == copy.dtype
+                and np.array_equal(arr, copy, equal_nan=arr.dtype.kind in "fc")
+            )
+        except Exception:  # noqa: BLE001 - an array the student turned into something odd
+            same = False
+        if not same:
+            changed.append(path)
+    return changed[:20]
+
+
 class Worker:
     def __init__(self, channel, req_fd: int, rep_fd: int):
         self.ch = channel
@@ -103,12 +138,14 @@ class Worker:
             }, None
         args = self.ch.decode(header["args"], blobs, self.resolve)
         kwargs = self.ch.decode(header["kwargs"], blobs, self.resolve)
+        before = snapshot_arrays(args, "args") + snapshot_arrays(kwargs, "kwargs")
         t0 = time.perf_counter()
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:  # noqa: BLE001
             return {"ok": False, "error": describe(exc), "elapsed": time.perf_counter() - t0}, None
         elapsed = time.perf_counter() - t0
+        mutated = changed_arrays(before)
         keep = header.get("keep") or []
         if keep and type(result) is tuple:
             items = list(result)
@@ -116,7 +153,31 @@ class Worker:
                 if -len(items) <= k < len(items):
                     items[k] = self.ch.HandleRef(self.store(items[k])[0], type(items[k]).__name__)
             result = tuple(items)
-        return {"ok": True, "elapsed": elapsed, "value": None}, result
+        return {"ok": True, "elapsed": elapsed, "mutated": mutated, "value": None}, result
+
+    def call_many(self, header: dict, blobs: list[bytes]):
+        """Call one function on many argument sets (e.g. every nudged input of a numerical
+        derivative) in one round trip; stops at the first call that raises."""
+        fn = self.ns.get(header["fn"])
+        if fn is None or not callable(fn):
+            return {
+                "ok": False,
+                "error": {"type": "Missing", "message": header["fn"], "traceback": ""},
+            }, None
+        calls = self.ch.decode(header["calls"], blobs, self.resolve)
+        pick = header.get("pick")
+        results = []
+        t0 = time.perf_counter()
+        for args, kwargs in calls:
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001
+                elapsed = time.perf_counter() - t0
+                return {"ok": False, "error": describe(exc), "elapsed": elapsed}, None
+            if pick is not None and type(result) is tuple:
+                result = tuple(result[i] for i in pick if -len(result) <= i < len(result))
+            results.append(result)
+        return {"ok": True, "elapsed": time.perf_counter() - t0, "value": None}, results
 
     def serve(self) -> None:
         while True:
@@ -131,6 +192,9 @@ class Worker:
                     self.reply(rid, self.load(header["cells"]))
                 elif op == "call":
                     payload, value = self.call(header, blobs)
+                    self.reply(rid, payload, value)
+                elif op == "call_many":
+                    payload, value = self.call_many(header, blobs)
                     self.reply(rid, payload, value)
                 elif op == "release":
                     for h in header.get("handles", []):

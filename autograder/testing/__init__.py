@@ -23,6 +23,7 @@ from autograder.testing.checks import (
     expect_array,
     expect_array_shape_only,
     expect_close,
+    expect_inputs_unchanged,
     expect_keys,
     expect_loss_pair,
     expect_tuple,
@@ -36,6 +37,7 @@ from autograder.testing.gradients import (
     expect_params,
     layer_gradcheck,
     loss_gradcheck,
+    student_numerical_gradient,
 )
 from autograder.testing.memo import copy_inputs, digest, memoised
 from autograder.testing.timing import expect_backward_fast, expect_call_fast, reference_seconds
@@ -63,6 +65,7 @@ __all__ = [
     "expect_close",
     "expect_curve_tracks",
     "expect_gradient",
+    "expect_inputs_unchanged",
     "expect_keys",
     "expect_loss_decreases",
     "expect_loss_pair",
@@ -76,6 +79,7 @@ __all__ = [
     "loss_gradcheck",
     "memoised",
     "reference_seconds",
+    "student_numerical_gradient",
     "train_both",
     "train_with_student",
     "type_name",

@@ -19,13 +19,19 @@ class Fail(AssertionError):
     """A failed check; ``str(exc)`` is shown to the student."""
 
 
-def graded(cell: str, kind: str, points: float):
+def graded(cell: str, kind: str, points: float, uses=(), requires=()):
     """Mark a hidden test with the notebook grade cell it scores.
 
     Args:
         cell: the ``grade_id`` of the visible-check cell whose points this test carries.
         kind: one of :data:`KINDS`.
         points: points of each case (a parametrised test gets ``points`` per case).
+        uses: grade cells of OTHER functions this test calls (a training test uses the loss).
+            When this test fails while one of them fails its own tests, the message says to
+            fix that one first (a bug is charged where it is, and said so).
+        requires: names of tests (a parametrised test's name covers all its cases) that must
+            pass for this one to earn its points: a timing test requires the correctness tests
+            of the function it times, so a fast but wrong function earns nothing.
 
     Returns:
         A pytest mark.
@@ -35,7 +41,13 @@ def graded(cell: str, kind: str, points: float):
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-    return pytest.mark.grade(cell=cell, kind=kind, points=float(points))
+    return pytest.mark.grade(
+        cell=cell,
+        kind=kind,
+        points=float(points),
+        uses=tuple([uses] if isinstance(uses, str) else uses),
+        requires=tuple([requires] if isinstance(requires, str) else requires),
+    )
 
 
 def type_name(value) -> str:
@@ -206,3 +218,20 @@ def expect_loss_pair(value, fn: str, params: dict) -> tuple[float, dict]:
     for k, p in params.items():
         expect_array_shape_only(grads[k], p.shape, f"grads[{k!r}] from {fn}")
     return loss, grads
+
+
+def expect_inputs_unchanged(student: StudentProxy, fn: str) -> None:
+    """Fail if the student's last call (of ``fn``) changed any of its array arguments in place.
+
+    The worker compares every array argument before and after each call; use this right after
+    calling a function whose contract leaves its inputs alone.
+
+    Raises:
+        Fail: naming the arguments that changed.
+    """
+    changed = student.last_mutated
+    if changed:
+        raise Fail(
+            f"{fn} changed its argument(s) {', '.join(changed)} in place; the notebook's contract "
+            "leaves inputs unchanged (work on a copy, e.g. W = W.copy())"
+        )
