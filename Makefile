@@ -23,10 +23,12 @@ demo: $(STAMP)
 
 # Both cores: catalogue entries, notebooks and sync checks are separate tests spread by
 # pytest-xdist; modules that grade a batch once (hostile cases, examples) stay on one worker.
+# One BLAS thread per process: two workers on two cores, not four spinning BLAS threads.
 JOBS ?= 2
+ONE_THREAD := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+	$(ONE_THREAD) $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
