@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint format release solutions check examples bench
+.PHONY: setup demo test lint format release solutions check examples bench wheel
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,8 @@ examples: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py
+
+# The student package alone (no source/, solutions/ or autograder/): what students install.
+wheel: $(STAMP)
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
+	@ls dist/s30kit-*.whl
