@@ -70,8 +70,9 @@ def apply_dependencies(tests: list[dict], marks: dict[str, dict]) -> None:
                 score=0.0,
                 status="failed",
                 message=(
-                    f"this check counts only when {', '.join(missing)} also passes (a fast or "
-                    "well-shaped result earns nothing unless it is also right); fix that first"
+                    f"this test earns its points only when {', '.join(missing)} also passes "
+                    "(a fast or plausible result earns nothing while the function is wrong); "
+                    "fix that first"
                 ),
             )
         upstream = [c for c in mark.get("uses", ()) if c in failing_cells and c != t["cell"]]
