@@ -81,12 +81,13 @@ def _bind(test):
     return test
 
 
-def rnn_forward_test(cell: str, points: float, step_shapes=(), seq_shapes=()):
+def rnn_forward_test(cell: str, points: float, step_shapes=(), seq_shapes=(), uses=()):
     """A forward test: ``rnn_step_forward`` at each (B, D, H) of ``step_shapes``, then
     ``rnn_forward`` at each (B, T, D, H) of ``seq_shapes``, each against the reference on inputs
-    drawn (in that order) from the test's ``rng``."""
+    drawn (in that order) from the test's ``rng``. ``uses``: the grade cells of other functions
+    it calls (``rnn_forward`` runs ``rnn_step_forward``)."""
 
-    @graded(cell=cell, kind="forward", points=points)
+    @graded(cell=cell, kind="forward", points=points, uses=uses)
     def test(student, ref, rng):
         for name, shapes in (("rnn_step", step_shapes), ("rnn", seq_shapes)):
             layer = _LAYERS[name]
@@ -103,12 +104,14 @@ def rnn_forward_test(cell: str, points: float, step_shapes=(), seq_shapes=()):
     return _bind(test)
 
 
-def rnn_gradcheck_test(layer: str, cell: str, points: float, seed: int):
+def rnn_gradcheck_test(layer: str, cell: str, points: float, seed: int, uses=()):
     """A gradient check of ``layer`` ("rnn_step" or "rnn") at B=2, (T=5,) D=3, H=4, inputs and
-    upstream drawn from ``seed``: one case per returned gradient, ``points`` each."""
+    upstream drawn from ``seed``: one case per returned gradient, ``points`` each, each against
+    numerical differentiation of the student's own forward. ``uses`` as in
+    :func:`rnn_forward_test`."""
     spec = _LAYERS[layer]
 
-    @graded(cell=cell, kind="gradcheck", points=points)
+    @graded(cell=cell, kind="gradcheck", points=points, uses=uses)
     @pytest.mark.parametrize("grad", spec.grads)
     def test(student, ref, memo, grad):
         inputs = spec.inputs(np.random.default_rng(seed), *spec.check_size)
@@ -120,12 +123,20 @@ def rnn_gradcheck_test(layer: str, cell: str, points: float, seed: int):
     return _bind(test)
 
 
-def rnn_backward_fast_test(layer: str, cell: str, points: float, seed: int, size: tuple):
+def rnn_backward_fast_test(layer: str, cell: str, points: float, seed: int, size: tuple, uses=()):
     """The time budget of ``layer``'s backward ("rnn_step" or "rnn") at a realistic ``size``
-    ((B, D, H) or (B, T, D, H)), inputs drawn from ``seed``."""
+    ((B, D, H) or (B, T, D, H)), inputs drawn from ``seed``. It counts only when the same
+    assignment's gradient check of that backward (``<layer>_backward_gradcheck``, made by
+    :func:`rnn_gradcheck_test`) passes: a fast but wrong backward earns nothing here."""
     spec = _LAYERS[layer]
 
-    @graded(cell=cell, kind="integrity", points=points)
+    @graded(
+        cell=cell,
+        kind="integrity",
+        points=points,
+        uses=uses,
+        requires=(f"{layer}_backward_gradcheck",),
+    )
     def test(student, ref):
         inputs = spec.inputs(np.random.default_rng(seed), *size)
         expect_backward_fast(student, ref, spec.forward, spec.backward, inputs)

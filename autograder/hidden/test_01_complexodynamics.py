@@ -1,10 +1,12 @@
 """Hidden tests for 01_complexodynamics (Aaronson, The First Law of Complexodynamics).
 
 Grade cells and points: ca_rule 8, ca_rule_loss 7, extract_rule 3, state_codelength 6 (24 in
-all). Gradient-check tolerances are the engine's defaults (1e-7 against centred differences of
-the reference forward, 1e-8 against the reference backward; 1e-6 for the whole-model check).
-Every threshold below was measured on the reference (the source notebook's own code); the
-numbers are written beside it.
+all). A backward is judged against centred differences of the student's OWN forward (the
+engine's default tolerances: 1e-7 per layer, 1e-6 for the whole loss), so a forward bug is
+charged to the forward tests. Every threshold below was measured on the reference (the source
+notebook's own code) and the catalogue's variants; the numbers are written beside it. Every
+test involving chance states its false-failure bound (<= 1e-6) beside it; the student's
+functions draw no random numbers, so only the test data can be random.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def _forward_case(case, rng):
     return onehot(np.arange(9) % 8, 8), 400.0 * rng.standard_normal((8, 2))
 
 
+# Catalogue variants (logaddexp; softplus of the logit difference), 5 draws of every case:
+# relative error <= 8.6e-17 (tolerance 1e-10).
 @graded(cell="ca_rule", kind="forward", points=0.5)
 @pytest.mark.parametrize("case", ["onehot_N12", "batch1", "soft_X", "large_logits"])
 def test_ca_rule_forward_matches_reference(student, ref, rng, case):
@@ -85,7 +89,7 @@ def test_ca_rule_forward_is_a_normalised_distribution(student, ref, rng):
 
 
 # Reference, 10 upstream seeds: dX 7.9e-12 ... 2.8e-11, dW 1.3e-11 ... 3.6e-11 against centred
-# differences (tolerance 1e-7); 0 against itself (tolerance 1e-8).
+# differences of its own forward (tolerance 1e-7).
 @graded(cell="ca_rule", kind="gradcheck", points=1.5)
 @pytest.mark.parametrize("grad", ["dX", "dW"])
 def test_ca_rule_backward_gradcheck(student, ref, memo, grad):
@@ -103,7 +107,7 @@ def test_ca_rule_backward_gradcheck(student, ref, memo, grad):
 # 8192 neighbourhoods: X has 65 536 entries, so a finite-difference backward needs 131 072
 # forward passes (0.54 ms each: about 70 s); the reference backward takes 0.25-4.4 ms on the
 # shared 2-core machine, so the budget is the 2 s floor (50 x 4.4 ms = 0.22 s).
-@graded(cell="ca_rule", kind="integrity", points=2.0)
+@graded(cell="ca_rule", kind="integrity", points=2.0, requires=("ca_rule_backward_gradcheck",))
 def test_ca_rule_backward_fast_at_realistic_size(student, ref):
     rng = np.random.default_rng(102)
     inputs = {"X": onehot(rng.integers(0, 8, 8192), 8), "W": rng.standard_normal((8, 2))}
@@ -111,6 +115,11 @@ def test_ca_rule_backward_fast_at_realistic_size(student, ref):
 
 
 # ------------------------------------------------------------------------------ ca_rule_loss (7)
+# The notebook builds the loss from ca_rule_forward / ca_rule_backward: a failure here may be
+# theirs.
+LOSS_USES = ("ca_rule",)
+
+
 def _rule_batch(ref, rule, width, steps, seed):
     X, y = ref.transitions(ref.eca_run(rule, width, steps, "random", seed=seed))
     return X, np.asarray(y, dtype=np.int64)
@@ -127,7 +136,9 @@ def _bits(student, W, batch, what="the bits"):
     return float(expect_array(_loss(student, {"W": W}, batch)[0], (), what))
 
 
-@graded(cell="ca_rule_loss", kind="forward", points=1.5)
+# Catalogue variants (from the logits with logaddexp; a one-hot mask), bits and gradient:
+# relative error <= 3.8e-16 (tolerance 1e-10).
+@graded(cell="ca_rule_loss", kind="forward", points=1.5, uses=LOSS_USES)
 def test_ca_rule_loss_value_matches_reference(student, ref, rng):
     cases = [
         (_rule_batch(ref, 30, 16, 3, 7), 1.5 * rng.standard_normal((8, 2))),
@@ -144,7 +155,7 @@ def test_ca_rule_loss_value_matches_reference(student, ref, rng):
 
 
 # Reference, 5 random tables, all 16 entries: worst 4.0e-11 (tolerance 1e-6).
-@graded(cell="ca_rule_loss", kind="gradcheck", points=2.0)
+@graded(cell="ca_rule_loss", kind="gradcheck", points=2.0, uses=LOSS_USES)
 def test_ca_rule_loss_gradcheck(student, ref):
     batch = _rule_batch(ref, 110, 12, 2, 9)
     params = {"W": np.random.default_rng(103).standard_normal((8, 2))}
@@ -152,7 +163,7 @@ def test_ca_rule_loss_gradcheck(student, ref):
     expect_params(report, ["loss", "W"], "ca_rule_loss")
 
 
-@graded(cell="ca_rule_loss", kind="training", points=1.5)
+@graded(cell="ca_rule_loss", kind="training", points=1.5, uses=LOSS_USES)
 def test_ca_rule_loss_trains_like_reference(student, ref):
     """Train a random table on rule-110 transitions with the student's loss and the reference's."""
     batch = _rule_batch(ref, 110, 32, 4, 100)  # 128 transitions, all 8 patterns
@@ -160,6 +171,7 @@ def test_ca_rule_loss_trains_like_reference(student, ref):
     ref_params = {"W": params["W"].copy()}
     ref_curve = train(ref.ca_rule_loss, ref_params, lambda s: batch, 100, lr=0.1)
     curve = train_with_student(student, "ca_rule_loss", params, lambda s: batch, 100, lr=0.1)
+    # No chance involved: the random initial row (seed 100) and the table (seed 200) are fixed.
     # Reference (rules 110 and 30, data seeds 100..104, init seeds 200..204): the last loss over
     # the first = 0.0057 ... 0.0067 after 100 Adam steps at lr 0.1; this case: 0.0059.
     expect_loss_decreases(curve, 0.02, 100, tail=1)
@@ -174,7 +186,7 @@ def test_ca_rule_loss_trains_like_reference(student, ref):
     )
 
 
-@graded(cell="ca_rule_loss", kind="property", points=1.0)
+@graded(cell="ca_rule_loss", kind="property", points=1.0, uses=LOSS_USES)
 def test_ca_rule_loss_learns_the_law(student, ref):
     """Train with the student's loss; the table it reaches must reproduce rule 110 exactly."""
     batch = _rule_batch(ref, 110, 32, 4, 101)
@@ -185,8 +197,11 @@ def test_ca_rule_loss_learns_the_law(student, ref):
         g = expect_array(grads.get("W") if isinstance(grads, dict) else None, (8, 2), "grads['W']")
         opt.step(opt_params, {"W": g})
     table, number = ref.extract_rule(opt_params["W"])
-    # Reference: the table reads as rule 110 from the first Adam step on (every pattern is
-    # seen), and its replay equals rule 110 for all 64 steps.
+    # No chance involved: the batch is fixed (seed 101; all 8 patterns occur in it) and the
+    # optimiser is the trusted one. Reference: the table reads as rule 110 from the first Adam
+    # step on, with |W[k, 1] - W[k, 0]| >= 0.20 for every pattern at every step (4.87 at the
+    # end), so gradients that differ from the reference's by rounding (1e-14) cannot flip it;
+    # its replay equals rule 110 for all 64 steps.
     rows = ref.eca_run(110, 40, 64, "random", seed=3)
     if number != 110 or not np.array_equal(ref.eca_run(number, 40, 64, rows[0]), rows):
         raise Fail(
@@ -196,7 +211,7 @@ def test_ca_rule_loss_learns_the_law(student, ref):
         )
 
 
-@graded(cell="ca_rule_loss", kind="property", points=1.0)
+@graded(cell="ca_rule_loss", kind="property", points=1.0, uses=LOSS_USES)
 def test_ca_rule_loss_is_bits_per_cell(student, ref, rng):
     X, y = _rule_batch(ref, 30, 10, 3, 11)
     bits0 = _bits(student, np.zeros((8, 2)), (X, y), "the bits of a table of zeros")
@@ -276,6 +291,8 @@ def _codelength_case(ref, case, rng):
     return rng.integers(0, 2, (5, 1)), 2  # width 1: every cell is the first of its row
 
 
+# Catalogue variants (a dict of counts in a Python loop; a (T, 2**k, 2) count table with a
+# shift-register context): relative error <= 5.1e-17 (tolerance 1e-10).
 @graded(cell="state_codelength", kind="forward", points=0.75)
 @pytest.mark.parametrize("case", ["random_k4", "biased_k0", "rule30_k6", "width1"])
 def test_state_codelength_matches_reference(student, ref, rng, case):
@@ -319,18 +336,26 @@ def test_state_codelength_order_and_chaos(student, ref, rng):
     coins = rng.integers(0, 2, (2, 4096))
     z = _codelength(student, zeros, 4).sum()
     c = _codelength(student, coins, 4)
-    # Reference: 4096 zeros cost 6.83 bits (a Laplace estimator would pay 12.0); two rows of
-    # fair coin flips, 30 seeds: 4147 ... 4161 bits each.
+    # Reference: 4096 zeros cost 6.83 bits (a Laplace estimator would pay 12.0); it is one fixed
+    # input, so no chance is involved.
     if z > 9.0:
         raise Fail(
             f"a row of 4096 zeros costs {z:.2f} bits; the KT estimator (n1 + 1/2) / (n + 1) "
             "pays only a few bits for a constant row"
         )
+    # Each row's code is a sequential probability Q (KT counts per context, fresh per row), so
+    # for n = 4096 fair flips P(L <= n - 21) <= 2**-21 (Kraft/Markov: sum_x Q(x) <= 1), and
+    # over the two rows P(false failure) <= 2 * 2**-21 = 9.5e-7 <= 1e-6, whatever the coins.
+    # The upper end cannot fail at all: per context L_c <= n_c + log2(n_c) / 2 + 1 (KT's
+    # worst-case regret), so L <= 4096 + 16 * (log2(4096 / 16) / 2 + 1) = 4176 < 4200.
+    # Reference, 1000 rows: 4134.6 ... 4162.1 bits (mean 4153.4).
     per_row = c.sum(axis=1)
-    if per_row.min() < 4100 or per_row.max() > 4200:
+    if per_row.min() <= 4096 - 21 or per_row.max() > 4200:
         raise Fail(
-            f"a row of 4096 fair coin flips costs {per_row.min():.0f} bits; it should cost about "
-            "1 bit per cell plus a small learning overhead"
+            f"rows of 4096 fair coin flips cost {per_row.min():.1f} and {per_row.max():.1f} bits; "
+            "each should cost about 1 bit per cell plus a small learning overhead (a decodable "
+            "code saves 21 bits or more on fair coins with probability at most 2**-21: is a "
+            "cell counted before it is coded?)"
         )
     # Rows are coded independently: a row's cost does not depend on the rows above it.
     alone = _codelength(student, coins[1:], 4)

@@ -39,8 +39,13 @@ MUTANTS = [
         catches=[
             "rnn_step_backward_gradcheck[dx]",
             "rnn_step_backward_gradcheck[dWx]",
+            "rnn_step_backward_gradcheck[dWh]",
+            "rnn_backward_gradcheck[dWx]",
             "rnn_backward_gradcheck[dWh]",
+            "char_rnn_loss_gradcheck[Wx]",
             "char_rnn_loss_gradcheck[Wh]",
+            # fast, but it counts only when the gradient check passes
+            "rnn_step_backward_fast",
         ],
     ),
     dict(
@@ -91,6 +96,7 @@ MUTANTS = [
             "rnn_backward_gradcheck[dx]",
             "rnn_gradient_flows_through_time",
             "char_rnn_loss_gradcheck[Wh]",
+            "rnn_backward_fast",
         ],
     ),
     dict(
@@ -133,9 +139,10 @@ MUTANTS = [
         cell="char_rnn_loss_code",
         old="inputs, targets = ids[:, :-1], ids[:, 1:]",
         new="inputs, targets = ids[:, :-1], ids[:, :-1]",
+        # its gradients are exact for the loss it computes: only the loss value (a forward
+        # test) and training (which follows the reference's curve) catch it
         catches=[
             "char_rnn_loss_value",
-            "char_rnn_loss_gradcheck[by]",
             "char_rnn_training_loss_falls_and_tracks_reference",
         ],
     ),
@@ -161,6 +168,52 @@ MUTANTS = [
             "sample_greedy_matches_reference",
             "sample_seeded_matches_reference",
             "sample_low_temperature_is_greedy",
+        ],
+    ),
+    # ---- added for the own-forward gradient checks: bugs each check catches on its own
+    dict(
+        # the bias gradient averaged over the batch instead of summed
+        name="step_backward_bias_gradient_averaged",
+        cell="rnn_step_code",
+        old='"dWh": h_prev.T @ da, "db": da.sum(axis=0)}',
+        new='"dWh": h_prev.T @ da, "db": da.mean(axis=0)}',
+        catches=[
+            "rnn_step_backward_gradcheck[db]",
+            "rnn_backward_gradcheck[db]",
+            "char_rnn_loss_gradcheck[b]",
+            "rnn_step_backward_fast",
+        ],
+    ),
+    dict(
+        # forward bug: every step starts again from h0 (the hidden state is not carried), with
+        # the reference BPTT kept: the forward tests and the flow-through-time property see it
+        name="rnn_forward_restarts_from_h0",
+        cell="rnn_code",
+        old="h, step_cache = rnn_step_forward(x[:, t], h, Wx, Wh, b)",
+        new="h, step_cache = rnn_step_forward(x[:, t], h0, Wx, Wh, b)",
+        catches=[
+            "rnn_forward_matches_reference",
+            "rnn_gradient_flows_through_time",
+            "char_rnn_loss_value",
+        ],
+    ),
+    dict(
+        # one uniform number for the whole batch: every sequence samples the same characters
+        name="sample_one_uniform_for_the_batch",
+        cell="sample_code",
+        old="u = rng.random(B)                                   # (B,)",
+        new="u = np.full(B, rng.random())",
+        catches=["sample_seeded_matches_reference", "sample_follows_tempered_softmax"],
+    ),
+    dict(
+        # the read-out bias gradient averaged over the B * T predictions a second time
+        name="readout_bias_gradient_double_averaged",
+        cell="char_rnn_loss_code",
+        old='"by": dlogits.sum(axis=(0, 1))}',
+        new='"by": dlogits.mean(axis=(0, 1))}',
+        catches=[
+            "char_rnn_loss_gradcheck[by]",
+            "char_rnn_training_loss_falls_and_tracks_reference",
         ],
     ),
 ]
@@ -192,5 +245,192 @@ VARIANTS = [
         old="ix = (np.cumsum(p, axis=1) <= u[:, None]).sum(axis=1)",
         new="ix = np.array([np.searchsorted(np.cumsum(p[r]), u[r], side='right') "
         "for r in range(B)])",
+    ),
+]
+
+# The step forward's body through the step backward's body, as in the reference (a variant that
+# changes what the cache holds rewrites both functions).
+_STEP_FORWARD_AND_BACKWARD = (
+    '''    a = x @ Wx + h_prev @ Wh + b   # (B, H) pre-activation
+    h = np.tanh(a)                 # (B, H)
+    return h, (x, h_prev, Wx, Wh, h)
+
+
+def rnn_step_backward(dh, cache):
+    """Backward pass of rnn_step_forward.
+
+    Inputs:
+      dh:    (B, H)  upstream gradient dL/dh of the new hidden state
+      cache:         from rnn_step_forward
+    Returns a dict with
+      dx: (B, D), dh_prev: (B, H), dWx: (D, H), dWh: (H, H), db: (H,)
+    """
+'''
+    + _STEP_BACKWARD_BODY
+)
+
+# The sequence forward's body through the BPTT's body, as in the reference.
+_SEQ_FORWARD_AND_BACKWARD = '''    B, T, D = x.shape
+    hs = np.empty((B, T, h0.shape[1]))
+    caches = []
+    h = h0
+    for t in range(T):
+        h, step_cache = rnn_step_forward(x[:, t], h, Wx, Wh, b)
+        hs[:, t] = h
+        caches.append(step_cache)
+    return hs, (caches, D)
+
+
+def rnn_backward(dhs, cache):
+    """Backpropagation through time for rnn_forward.
+
+    Inputs:
+      dhs:   (B, T, H)  upstream gradient of every hidden state in hs
+      cache:            from rnn_forward
+    Returns a dict with
+      dx: (B, T, D), dh0: (B, H), dWx: (D, H), dWh: (H, H), db: (H,)
+    """
+    caches, D = cache
+    B, T, H = dhs.shape
+    dx = np.empty((B, T, D))
+    dWx, dWh, db = 0.0, 0.0, 0.0
+    dh = np.zeros((B, H))          # gradient flowing into h_t from step t + 1
+    for t in reversed(range(T)):
+        g = rnn_step_backward(dhs[:, t] + dh, caches[t])
+        dx[:, t] = g["dx"]
+        dh = g["dh_prev"]
+        dWx = dWx + g["dWx"]
+        dWh = dWh + g["dWh"]
+        db = db + g["db"]
+    return {"dx": dx, "dh0": dh, "dWx": dWx, "dWh": dWh, "db": db}'''
+
+# The loss's body, as in the reference.
+_LOSS_BODY = """    ids = batch
+    inputs, targets = ids[:, :-1], ids[:, 1:]            # (B, T) each
+    B, T = inputs.shape
+    H, V = params["Wy"].shape
+    x, emb_cache = embedding_forward(inputs, params["E"])                  # (B, T, D)
+    hs, rnn_cache = rnn_forward(x, np.zeros((B, H)), params["Wx"], params["Wh"], params["b"])
+    logits = hs @ params["Wy"] + params["by"]                              # (B, T, V)
+    loss, dlogits = softmax_cross_entropy(logits, targets)                 # dlogits (B, T, V)
+    dhs = dlogits @ params["Wy"].T                                         # (B, T, H)
+    g = rnn_backward(dhs, rnn_cache)
+    dE = embedding_backward(g["dx"], emb_cache)["dE"]                      # (V, D)
+    dWy = hs.reshape(B * T, H).T @ dlogits.reshape(B * T, V)               # (H, V)
+    return loss, {"E": dE, "Wx": g["dWx"], "Wh": g["dWh"], "b": g["db"],
+                  "Wy": dWy, "by": dlogits.sum(axis=(0, 1))}"""
+
+VARIANTS += [
+    dict(
+        # a dict cache holding the pre-activation; the backward recomputes tanh, with einsum
+        name="rnn_step_einsum_dict_cache_recomputes_tanh",
+        cell="rnn_step_code",
+        old=_STEP_FORWARD_AND_BACKWARD,
+        new='''    pre = np.einsum("bd,dh->bh", x, Wx) + np.einsum("bk,kh->bh", h_prev, Wh) + b
+    return np.tanh(pre), {"x": x, "h_prev": h_prev, "Wx": Wx, "Wh": Wh, "pre": pre}
+
+
+def rnn_step_backward(dh, cache):
+    """Backward pass of rnn_step_forward (dict cache, tanh recomputed)."""
+    dpre = dh / np.cosh(cache["pre"]) ** 2          # d tanh(a) / da = sech^2(a)
+    return {
+        "dx": np.einsum("bh,dh->bd", dpre, cache["Wx"]),
+        "dh_prev": np.einsum("bh,kh->bk", dpre, cache["Wh"]),
+        "dWx": np.einsum("bd,bh->dh", cache["x"], dpre),
+        "dWh": np.einsum("bk,bh->kh", cache["h_prev"], dpre),
+        "db": np.einsum("bh->h", dpre),
+    }''',
+    ),
+    dict(
+        # the whole sequence in the cache as stacked arrays; BPTT written out in place (it does
+        # not call rnn_step_backward) and the weight gradients summed over time in one product
+        name="rnn_bptt_inline_with_stacked_cache",
+        cell="rnn_code",
+        old=_SEQ_FORWARD_AND_BACKWARD,
+        new='''    B, T, D = x.shape
+    H = h0.shape[1]
+    hs = np.zeros((B, T + 1, H))          # hs[:, 0] is h0, hs[:, t + 1] the state after step t
+    hs[:, 0] = h0
+    for t in range(T):
+        hs[:, t + 1] = rnn_step_forward(x[:, t], hs[:, t], Wx, Wh, b)[0]
+    return hs[:, 1:].copy(), dict(x=x, hs=hs, Wx=Wx, Wh=Wh)
+
+
+def rnn_backward(dhs, cache):
+    """BPTT from the stacked states (no per-step caches)."""
+    x, hs, Wx, Wh = cache["x"], cache["hs"], cache["Wx"], cache["Wh"]
+    B, T, H = dhs.shape
+    das = np.zeros((B, T, H))             # gradient of every pre-activation
+    carry = np.zeros((B, H))
+    for t in range(T - 1, -1, -1):
+        das[:, t] = (dhs[:, t] + carry) * (1 - hs[:, t + 1] ** 2)
+        carry = das[:, t] @ Wh.T
+    return {
+        "dx": das @ Wx.T,
+        "dh0": carry,
+        "dWx": np.tensordot(x, das, axes=([0, 1], [0, 1])),
+        "dWh": np.tensordot(hs[:, :-1], das, axes=([0, 1], [0, 1])),
+        "db": das.sum(axis=(0, 1)),
+    }''',
+    ),
+    dict(
+        # one-hot embedding (a matrix product) and a hand-written log-softmax (logsumexp)
+        name="char_rnn_loss_onehot_and_logsumexp",
+        cell="char_rnn_loss_code",
+        old=_LOSS_BODY,
+        new="""    V = params["E"].shape[0]
+    H = params["Wh"].shape[0]
+    xs, ys = batch[:, :-1], batch[:, 1:]
+    B, T = xs.shape
+    onehot = np.eye(V)[xs]                                  # (B, T, V)
+    emb = onehot @ params["E"]                              # (B, T, D)
+    hs, cache = rnn_forward(emb, np.zeros((B, H)), params["Wx"], params["Wh"], params["b"])
+    scores = hs @ params["Wy"] + params["by"]               # (B, T, V)
+    m = scores.max(axis=-1, keepdims=True)
+    logz = m + np.log(np.exp(scores - m).sum(axis=-1, keepdims=True))
+    logp = scores - logz                                    # log-softmax
+    N = B * T
+    loss = -np.take_along_axis(logp, ys[..., None], axis=-1).sum() / N
+    dscores = (np.exp(logp) - np.eye(V)[ys]) / N            # (B, T, V)
+    g = rnn_backward(dscores @ params["Wy"].T, cache)
+    grads = {
+        "E": np.einsum("btv,btd->vd", onehot, g["dx"]),
+        "Wx": g["dWx"],
+        "Wh": g["dWh"],
+        "b": g["db"],
+        "Wy": np.einsum("bth,btv->hv", hs, dscores),
+        "by": dscores.sum(axis=(0, 1)),
+    }
+    return float(loss), grads""",
+    ),
+    dict(
+        # the docstring's draws through rng.choice, one row at a time: choice(V, p=row) takes
+        # one uniform number per call and picks by the same cumulative rule
+        name="sample_with_rng_choice_per_row",
+        cell="sample_code",
+        old="""            u = rng.random(B)                                   # (B,)
+            ix = (np.cumsum(p, axis=1) <= u[:, None]).sum(axis=1)
+            ix = np.minimum(ix, p.shape[1] - 1)""",
+        new="""            ix = np.array([rng.choice(p.shape[1], p=p[r]) for r in range(B)])""",
+    ),
+    dict(
+        # a stable tempered softmax written out, and a Python loop over the rows
+        name="sample_hand_written_softmax_row_loop",
+        cell="sample_code",
+        old="""            p = softmax(logits / temperature)                   # (B, V)
+            u = rng.random(B)                                   # (B,)
+            ix = (np.cumsum(p, axis=1) <= u[:, None]).sum(axis=1)
+            ix = np.minimum(ix, p.shape[1] - 1)""",
+        new="""            z = logits / temperature
+            w = np.exp(z - z.max(axis=1, keepdims=True))
+            probs = w / w.sum(axis=1, keepdims=True)
+            u = rng.random(B)
+            ix = np.zeros(B, dtype=np.int64)
+            for r in range(B):
+                c, acc = 0, probs[r, 0]
+                while acc <= u[r] and c < probs.shape[1] - 1:
+                    c += 1
+                    acc += probs[r, c]
+                ix[r] = c""",
     ),
 ]

@@ -56,6 +56,9 @@ MUTANTS = [
             "lstm_step_backward_gradcheck[dc_prev]",
             "lstm_step_backward_gradcheck[dW]",
             "lstm_backward_gradcheck[dc0]",
+            # fast, but the timing counts only when the gradient check passes
+            "lstm_step_backward_fast",
+            "lstm_backward_fast",
         ],
     ),
     dict(
@@ -69,6 +72,7 @@ MUTANTS = [
             "lstm_step_backward_gradcheck[dh_prev]",
             "lstm_step_backward_gradcheck[dW]",
             "lstm_step_backward_gradcheck[db]",
+            "lstm_step_backward_fast",
         ],
     ),
     dict(
@@ -92,6 +96,8 @@ MUTANTS = [
         catches=[
             "lstm_step_forward_matches_reference",
             "lstm_forward_matches_reference",
+            "lstm_classifier_loss_value",
+            # the reference's backward (with i) is kept, so it is wrong for this forward
             "lstm_step_backward_gradcheck[dW]",
         ],
     ),
@@ -117,6 +123,10 @@ MUTANTS = [
             "lstm_backward_gradcheck[dc0]",
             "lstm_backward_gradcheck[dW]",
             "lstm_cell_state_carousel",
+            "lstm_backward_fast",
+            # the bias layout is right, so its message points at the BPTT (and, through uses=,
+            # at the failing grade cell lstm)
+            "forget_bias_opens_the_gradient_path",
         ],
     ),
     dict(
@@ -138,9 +148,16 @@ MUTANTS = [
         old="da = dh * (1.0 - h**2)",
         new="da = dh",
         catches=[
+            "rnn_step_backward_gradcheck[dx]",
             "rnn_step_backward_gradcheck[dWx]",
+            "rnn_step_backward_gradcheck[dWh]",
+            "rnn_step_backward_gradcheck[db]",
+            "rnn_backward_gradcheck[dx]",
+            "rnn_backward_gradcheck[dWx]",
             "rnn_backward_gradcheck[dWh]",
+            "rnn_backward_gradcheck[db]",
             "rnn_classifier_loss_gradcheck",
+            "rnn_backward_fast",
         ],
     ),
     dict(
@@ -178,6 +195,40 @@ MUTANTS = [
         new="h = np.tanh(x @ Wx + h_prev @ Wh)",
         catches=["rnn_forward_matches_reference"],
     ),
+    # ---- added for the own-forward gradient checks: bugs each check catches on its own
+    dict(
+        # the bias gradient averaged over the batch instead of summed
+        name="step_backward_bias_gradient_averaged",
+        cell="lstm_step_code",
+        old='"dW": z.T @ da, "db": da.sum(axis=0)}',
+        new='"dW": z.T @ da, "db": da.mean(axis=0)}',
+        catches=[
+            "lstm_step_backward_gradcheck[db]",
+            "lstm_backward_gradcheck[db]",
+            "lstm_classifier_loss_gradcheck[b]",
+            "lstm_step_backward_fast",
+        ],
+    ),
+    dict(
+        # forward bug of the RNN classifier: it reads the mean hidden state, not the last one
+        # (rnn_classifier_loss has no forward test: its gradient check judges its value)
+        name="rnn_classifier_reads_mean_state",
+        cell="model_code",
+        old='params["b"])\n    h_last = hs[:, -1]',
+        new='params["b"])\n    h_last = hs.mean(axis=1)',
+        catches=["rnn_classifier_loss_gradcheck"],
+    ),
+    dict(
+        # the read-out bias gradient averaged over the batch a second time
+        name="readout_bias_gradient_double_averaged",
+        cell="model_code",
+        old='"b": g["db"], "Wy": h_last.T @ dlogits, "by": dlogits.sum(axis=0)}',
+        new='"b": g["db"], "Wy": h_last.T @ dlogits, "by": dlogits.mean(axis=0)}',
+        catches=[
+            "lstm_classifier_loss_gradcheck[by]",
+            "lstm_training_loss_falls_and_tracks_reference",
+        ],
+    ),
 ]
 
 
@@ -202,5 +253,255 @@ VARIANTS = [
         db += da_n
     return {"dx": dz[:, :D], "dh_prev": dz[:, D:], "dc_prev": dc_prev, "dW": dW, "db": db}
     do = dh * tanh_c """,
+    ),
+]
+
+# The step forward's body through the step backward's body, as in the reference (a variant that
+# changes what the cache holds rewrites both functions).
+_STEP_FORWARD_AND_BACKWARD = (
+    """    H = h_prev.shape[1]
+    z = np.concatenate([x, h_prev], axis=1)   # (B, D + H)
+    a = z @ W + b                             # (B, 4H)
+    f = sigmoid(a[:, 0:H])                    # (B, H) forget gate
+    i = sigmoid(a[:, H:2 * H])                # (B, H) input gate
+    g = np.tanh(a[:, 2 * H:3 * H])            # (B, H) candidate values
+    o = sigmoid(a[:, 3 * H:4 * H])            # (B, H) output gate
+    c = f * c_prev + i * g                    # (B, H) additive cell update
+    tanh_c = np.tanh(c)                       # (B, H)
+    h = o * tanh_c                            # (B, H)
+    cache = (z, W, f, i, g, o, c_prev, tanh_c)
+    return h, c, cache
+
+
+def lstm_step_backward(dh, dc, cache):
+    \"\"\"Backward pass of lstm_step_forward.
+
+    Inputs:
+      dh: (B, H)  upstream gradient dL/dh of the new hidden state
+      dc: (B, H)  upstream gradient dL/dc of the new cell state (from the next time step)
+      cache:      from lstm_step_forward
+    Returns a dict with
+      dx: (B, D), dh_prev: (B, H), dc_prev: (B, H), dW: (D + H, 4H), db: (4H,)
+    \"\"\"
+"""
+    + _STEP_BACKWARD_BODY
+)
+
+# The sequence forward's body through the BPTT's body, as in the reference.
+_SEQ_FORWARD_AND_BACKWARD = '''    B, T, D = x.shape
+    H = h0.shape[1]
+    hs = np.empty((B, T, H))
+    caches = []
+    h, c = h0, c0
+    for t in range(T):
+        h, c, step_cache = lstm_step_forward(x[:, t], h, c, W, b)
+        hs[:, t] = h
+        caches.append(step_cache)
+    return hs, (caches, D)
+
+
+def lstm_backward(dhs, cache):
+    """Backpropagation through time for lstm_forward.
+
+    Inputs:
+      dhs: (B, T, H)  upstream gradient of every hidden state in hs
+      cache:          from lstm_forward
+    Returns a dict with
+      dx: (B, T, D), dh0: (B, H), dc0: (B, H), dW: (D + H, 4H), db: (4H,)
+    """
+    caches, D = cache
+    B, T, H = dhs.shape
+    dx = np.empty((B, T, D))
+    dW, db = 0.0, 0.0
+    dh = np.zeros((B, H))   # gradient flowing into h_t from step t + 1
+    dc = np.zeros((B, H))   # gradient flowing into c_t from step t + 1
+    for t in reversed(range(T)):
+        g = lstm_step_backward(dhs[:, t] + dh, dc, caches[t])
+        dx[:, t] = g["dx"]
+        dh, dc = g["dh_prev"], g["dc_prev"]
+        dW = dW + g["dW"]
+        db = db + g["db"]
+    return {"dx": dx, "dh0": dh, "dc0": dc, "dW": dW, "db": db}'''
+
+# The LSTM classifier loss's body, as in the reference.
+_LSTM_LOSS_BODY = """    X, y = batch
+    B = X.shape[0]
+    H = params["W"].shape[1] // 4
+    zeros = np.zeros((B, H))
+    hs, cache = lstm_forward(X, zeros, zeros, params["W"], params["b"])   # (B, T, H)"""
+
+VARIANTS += [
+    dict(
+        # split weights instead of a concatenation, sigmoid written through tanh, a dict cache
+        # of the pre-activations; the backward recomputes every gate from them
+        name="lstm_step_split_weights_dict_cache_recomputes",
+        cell="lstm_step_code",
+        old=_STEP_FORWARD_AND_BACKWARD,
+        new='''    D, H = x.shape[1], h_prev.shape[1]
+    Wx, Wh = W[:D], W[D:]                       # (D, 4H), (H, 4H)
+    pre = x @ Wx + h_prev @ Wh + b              # (B, 4H)
+    gates = 0.5 * (1.0 + np.tanh(0.5 * pre))    # sigmoid of every block
+    f, i, o = gates[:, :H], gates[:, H:2 * H], gates[:, 3 * H:]
+    g = np.tanh(pre[:, 2 * H:3 * H])
+    c = f * c_prev + i * g
+    h = o * np.tanh(c)
+    return h, c, {"x": x, "h_prev": h_prev, "c_prev": c_prev, "W": W, "pre": pre, "c": c}
+
+
+def lstm_step_backward(dh, dc, cache):
+    """Backward pass of lstm_step_forward: every gate recomputed from the cached pre-activations."""
+    x, h_prev, c_prev, W, pre, c = (cache[k] for k in ("x", "h_prev", "c_prev", "W", "pre", "c"))
+    D, H = x.shape[1], h_prev.shape[1]
+    sig = 1.0 / (1.0 + np.exp(-pre))
+    f, i, o = sig[:, :H], sig[:, H:2 * H], sig[:, 3 * H:]
+    g = np.tanh(pre[:, 2 * H:3 * H])
+    tc = np.tanh(c)
+    dcell = dc + dh * o * (1.0 - tc * tc)
+    dpre = np.hstack([
+        dcell * c_prev * f * (1.0 - f),
+        dcell * g * i * (1.0 - i),
+        dcell * i * (1.0 - g * g),
+        dh * tc * o * (1.0 - o),
+    ])                                          # (B, 4H)
+    return {
+        "dx": dpre @ W[:D].T,
+        "dh_prev": dpre @ W[D:].T,
+        "dc_prev": dcell * f,
+        "dW": np.vstack([x.T @ dpre, h_prev.T @ dpre]),
+        "db": dpre.sum(axis=0),
+    }''',
+    ),
+    dict(
+        # stacked arrays over time in the cache and a BPTT written out in place (it does not
+        # call lstm_step_backward); the weight gradient summed over time with einsum
+        name="lstm_bptt_inline_with_stacked_cache",
+        cell="lstm_code",
+        old=_SEQ_FORWARD_AND_BACKWARD,
+        new='''    B, T, D = x.shape
+    H = h0.shape[1]
+    hs = np.zeros((B, T + 1, H))                # hs[:, 0] = h0
+    cs = np.zeros((B, T + 1, H))                # cs[:, 0] = c0
+    hs[:, 0], cs[:, 0] = h0, c0
+    for t in range(T):
+        hs[:, t + 1], cs[:, t + 1], _ = lstm_step_forward(x[:, t], hs[:, t], cs[:, t], W, b)
+    return hs[:, 1:].copy(), {"x": x, "hs": hs, "cs": cs, "W": W, "b": b}
+
+
+def lstm_backward(dhs, cache):
+    """BPTT with the gates recomputed from the stacked states."""
+    x, hs, cs, W, b = cache["x"], cache["hs"], cache["cs"], cache["W"], cache["b"]
+    B, T, H = dhs.shape
+    D = x.shape[2]
+    zs = np.concatenate([x, hs[:, :-1]], axis=2)            # (B, T, D + H)
+    act = zs @ W + b                                        # (B, T, 4H)
+    sg = 1.0 / (1.0 + np.exp(-act))
+    f, i, o = sg[..., :H], sg[..., H:2 * H], sg[..., 3 * H:]
+    g = np.tanh(act[..., 2 * H:3 * H])
+    tc = np.tanh(cs[:, 1:])
+    dacts = np.zeros((B, T, 4 * H))
+    dh_next, dc_next = np.zeros((B, H)), np.zeros((B, H))
+    for t in range(T - 1, -1, -1):
+        dht = dhs[:, t] + dh_next
+        dct = dc_next + dht * o[:, t] * (1 - tc[:, t] ** 2)
+        dacts[:, t, :H] = dct * cs[:, t] * f[:, t] * (1 - f[:, t])
+        dacts[:, t, H:2 * H] = dct * g[:, t] * i[:, t] * (1 - i[:, t])
+        dacts[:, t, 2 * H:3 * H] = dct * i[:, t] * (1 - g[:, t] ** 2)
+        dacts[:, t, 3 * H:] = dht * tc[:, t] * o[:, t] * (1 - o[:, t])
+        dz = dacts[:, t] @ W.T
+        dh_next, dc_next = dz[:, D:], dct * f[:, t]
+    dzs = dacts @ W.T
+    return {
+        "dx": dzs[..., :D],
+        "dh0": dh_next,
+        "dc0": dc_next,
+        "dW": np.einsum("btk,btj->kj", zs, dacts),
+        "db": dacts.sum(axis=(0, 1)),
+    }''',
+    ),
+    dict(
+        # another legal draw order (the docstring fixes the distributions, not the order):
+        # Wy before W, through rng.normal with a scale
+        name="init_draws_readout_first",
+        cell="model_code",
+        old="""    W = rng.standard_normal((D + H, 4 * H)) / np.sqrt(D + H)   # (D + H, 4H)
+    Wy = rng.standard_normal((H, C)) / np.sqrt(H)              # (H, C)""",
+        new="""    Wy = rng.normal(0.0, 1.0 / np.sqrt(H), size=(H, C))
+    W = rng.normal(0.0, 1.0 / np.sqrt(D + H), size=(D + H, 4 * H))""",
+    ),
+    dict(
+        # the LSTM classifier with a hand-written log-softmax (logsumexp) and one-hot targets
+        name="lstm_classifier_loss_logsumexp",
+        cell="model_code",
+        old=_LSTM_LOSS_BODY
+        + """
+    h_last = hs[:, -1]                                                   # (B, H)
+    logits = h_last @ params["Wy"] + params["by"]                        # (B, C)
+    loss, dlogits = softmax_cross_entropy(logits, y)""",
+        new=_LSTM_LOSS_BODY
+        + """
+    h_last = hs[:, -1]
+    s = h_last @ params["Wy"] + params["by"]
+    s = s - s.max(axis=1, keepdims=True)
+    logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+    Y = np.eye(s.shape[1])[y]
+    loss = -(Y * logp).sum() / B
+    dlogits = (np.exp(logp) - Y) / B""",
+    ),
+    dict(
+        # the RNN with einsum and a BPTT written out from the stacked states
+        name="rnn_einsum_inline_bptt",
+        cell="rnn_code",
+        old='''    B, T, D = x.shape
+    hs = np.empty((B, T, h0.shape[1]))
+    caches = []
+    h = h0
+    for t in range(T):
+        h, step_cache = rnn_step_forward(x[:, t], h, Wx, Wh, b)
+        hs[:, t] = h
+        caches.append(step_cache)
+    return hs, (caches, D)
+
+
+def rnn_backward(dhs, cache):
+    """Backpropagation through time for rnn_forward.
+
+    Inputs: dhs: (B, T, H) upstream gradient of every hidden state; cache from rnn_forward
+    Returns a dict with dx: (B, T, D), dh0: (B, H), dWx: (D, H), dWh: (H, H), db: (H,)
+    """
+    caches, D = cache
+    B, T, H = dhs.shape
+    dx = np.empty((B, T, D))
+    dWx, dWh, db = 0.0, 0.0, 0.0
+    dh = np.zeros((B, H))
+    for t in reversed(range(T)):
+        g = rnn_step_backward(dhs[:, t] + dh, caches[t])
+        dx[:, t] = g["dx"]
+        dh = g["dh_prev"]
+        dWx, dWh, db = dWx + g["dWx"], dWh + g["dWh"], db + g["db"]
+    return {"dx": dx, "dh0": dh, "dWx": dWx, "dWh": dWh, "db": db}''',
+        new='''    B, T, D = x.shape
+    states = [h0]
+    for t in range(T):
+        states.append(np.tanh(np.einsum("bd,dh->bh", x[:, t], Wx) + states[-1] @ Wh + b))
+    hs = np.stack(states[1:], axis=1)                       # (B, T, H)
+    return hs, (x, np.stack(states, axis=1), Wx, Wh)
+
+
+def rnn_backward(dhs, cache):
+    """BPTT from the stacked states, written out in place."""
+    x, states, Wx, Wh = cache                               # states (B, T + 1, H)
+    B, T, H = dhs.shape
+    dpre = np.zeros((B, T, H))
+    dh = np.zeros((B, H))
+    for t in reversed(range(T)):
+        dpre[:, t] = (dhs[:, t] + dh) * (1.0 - states[:, t + 1] ** 2)
+        dh = np.einsum("bh,kh->bk", dpre[:, t], Wh)
+    return {
+        "dx": np.einsum("bth,dh->btd", dpre, Wx),
+        "dh0": dh,
+        "dWx": np.einsum("btd,bth->dh", x, dpre),
+        "dWh": np.einsum("btk,bth->kh", states[:, :-1], dpre),
+        "db": dpre.sum(axis=(0, 1)),
+    }''',
     ),
 ]

@@ -7,6 +7,8 @@ stripped).
 
 from mutants import fd_loop, numerical_backward
 
+MODES = ("none", "zaremba", "recurrent", "variational")
+
 # Dropout's backward by finite differences through the forward. The cache holds only the scale,
 # so p and the mask are recovered from it and x is rebuilt as zeros (dropout is linear in x: the
 # point does not matter). Exact to ~1e-10, it passes every gradient check; only the time budget
@@ -71,10 +73,11 @@ MUTANTS = [
         cell="dropout_code",
         old="scale = mask / (1.0 - p)",
         new="scale = mask",
+        # forward only: its backward is exact for this forward, so the gradient checks pass
         catches=[
             "dropout_forward_matches_reference",
-            "dropout_backward_gradcheck[dx]",
             "dropout_preserves_expected_activation",
+            "lstm_dropout_forward_matches_reference",
             "lstm_lm_forward_matches_reference",
         ],
     ),
@@ -86,6 +89,7 @@ MUTANTS = [
         new="return x * scale, 1.0 / (1.0 - p)",
         catches=[
             "dropout_backward_gradcheck[dx]",
+            "dropout_backward_fast",  # requires dropout_backward_gradcheck
             "dropout_preserves_expected_activation",
             "lstm_dropout_backward_gradcheck[dh0]",
             "lstm_dropout_mask_blocks_the_recurrent_path",
@@ -155,6 +159,15 @@ MUTANTS = [
         ],
     ),
     dict(
+        # bias gradient overwritten at every step instead of summed over time
+        name="rec_bias_gradient_not_accumulated",
+        cell="rec_code",
+        old='db = db + g["db"]',
+        new='db = g["db"]',
+        catches=["lstm_dropout_backward_gradcheck[db]", "lstm_dropout_backward_fast"]
+        + [f"lstm_lm_loss_gradcheck[{mode}-b]" for mode in MODES],
+    ),
+    dict(
         # weight gradient overwritten at every step instead of summed over time
         name="rec_weight_gradient_not_accumulated",
         cell="rec_code",
@@ -162,6 +175,7 @@ MUTANTS = [
         new='dW = g["dW"]',
         catches=[
             "lstm_dropout_backward_gradcheck[dW]",
+            "lstm_dropout_backward_fast",  # requires lstm_dropout_backward_gradcheck
             "lstm_lm_loss_gradcheck[none-W]",
             "lstm_lm_loss_gradcheck[variational-W]",
             "lstm_lm_training_loss_falls_and_tracks_reference",
@@ -195,6 +209,7 @@ MUTANTS = [
             "lstm_lm_loss_gradcheck[zaremba-E]",
             "lstm_lm_loss_gradcheck[variational-b]",
             "lstm_lm_training_loss_falls_and_tracks_reference",
+            "lstm_lm_backward_fast",  # requires lstm_lm_loss_gradcheck
         ],
     ),
     dict(
@@ -215,30 +230,36 @@ MUTANTS = [
         cell="lm_code",
         old="    return loss, lstm_lm_backward(dlogits, cache)",
         new="    T = targets.shape[1]\n    return loss * T, lstm_lm_backward(dlogits * T, cache)",
+        # its gradients are exact for the loss it returns: only the value and training catch it
+        catches=["lstm_lm_loss_value", "lstm_lm_training_loss_falls_and_tracks_reference"],
+    ),
+    dict(
+        # the embedding's gradient assigned instead of scatter-added: a token that occurs
+        # several times keeps only the gradient of its last occurrence
+        name="lm_embedding_gradient_overwrites_repeated_tokens",
+        cell="lm_code",
+        old='    dE = embedding_backward(dx, emb_cache)["dE"]                        # (V, D)',
+        new="""    ids, E_shape = emb_cache
+    dE = np.zeros(E_shape)
+    dE[ids] = dx                                                        # (V, D)""",
         catches=[
-            "lstm_lm_loss_value",
             "lstm_lm_loss_gradcheck[none-E]",
-            "lstm_lm_loss_gradcheck[none-W]",
-            "lstm_lm_loss_gradcheck[none-b]",
-            "lstm_lm_loss_gradcheck[none-Wy]",
-            "lstm_lm_loss_gradcheck[none-by]",
             "lstm_lm_loss_gradcheck[zaremba-E]",
-            "lstm_lm_loss_gradcheck[zaremba-W]",
-            "lstm_lm_loss_gradcheck[zaremba-b]",
-            "lstm_lm_loss_gradcheck[zaremba-Wy]",
-            "lstm_lm_loss_gradcheck[zaremba-by]",
             "lstm_lm_loss_gradcheck[recurrent-E]",
-            "lstm_lm_loss_gradcheck[recurrent-W]",
-            "lstm_lm_loss_gradcheck[recurrent-b]",
-            "lstm_lm_loss_gradcheck[recurrent-Wy]",
-            "lstm_lm_loss_gradcheck[recurrent-by]",
             "lstm_lm_loss_gradcheck[variational-E]",
-            "lstm_lm_loss_gradcheck[variational-W]",
-            "lstm_lm_loss_gradcheck[variational-b]",
-            "lstm_lm_loss_gradcheck[variational-Wy]",
-            "lstm_lm_loss_gradcheck[variational-by]",
             "lstm_lm_training_loss_falls_and_tracks_reference",
+            "lstm_lm_backward_fast",  # requires every lstm_lm_loss_gradcheck
         ],
+    ),
+    dict(
+        # the output layer's gradients divided by the batch size once more (dlogits is already
+        # the gradient of a mean)
+        name="lm_output_gradients_averaged_again",
+        cell="lm_code",
+        old='"Wy": g_out["dW"], "by": g_out["db"]}',
+        new='"Wy": g_out["dW"] / len(dlogits), "by": g_out["db"] / len(dlogits)}',
+        catches=[f"lstm_lm_loss_gradcheck[{mode}-{p}]" for mode in MODES for p in ("Wy", "by")]
+        + ["lstm_lm_training_loss_falls_and_tracks_reference"],
     ),
     _numerical(
         "lm_backward_numerical",
@@ -280,5 +301,227 @@ VARIANTS = [
                 g[k][n] = g_n[k][0]
             g["dW"] += g_n["dW"]
             g["db"] += g_n["db"]""",
+    ),
+]
+
+# The end of dropout_forward, dropout_backward's signature and docstring, and its body.
+_DROPOUT_SPAN = '''    return x * scale, scale
+
+
+def dropout_backward(dy, cache):
+    """Backward pass of dropout_forward.
+
+    Inputs:
+      dy: (...)  upstream gradient, same shape as x
+      cache:     from dropout_forward
+    Returns a dict with dx: (...) same shape as x
+    """
+    scale = cache
+    return {"dx": dy * scale}'''
+
+# From lstm_dropout_forward's body to the end of lstm_dropout_backward.
+_REC_SPAN = '''    B, T, D = x.shape
+    hs = np.empty((B, T, h0.shape[1]))
+    caches = []
+    h, c = h0, c0
+    for t in range(T):
+        drop_cache = None
+        if mask_h is not None:
+            h, drop_cache = dropout_forward(h, p, mask_h[:, t])   # (B, H)
+        h, c, step_cache = lstm_step_forward(x[:, t], h, c, W, b)
+        hs[:, t] = h
+        caches.append((drop_cache, step_cache))
+    return hs, (caches, D)
+
+
+def lstm_dropout_backward(dhs, cache):
+    """Backpropagation through time for lstm_dropout_forward.
+
+    Inputs:
+      dhs: (B, T, H)  upstream gradient of every hidden state in hs
+      cache:          from lstm_dropout_forward
+    Returns a dict with
+      dx: (B, T, D), dh0: (B, H), dc0: (B, H), dW: (D + H, 4H), db: (4H,)
+    """
+    caches, D = cache
+    B, T, H = dhs.shape
+    dx = np.empty((B, T, D))
+    dW, db = 0.0, 0.0
+    dh = np.zeros((B, H))   # gradient reaching h_t from step t + 1
+    dc = np.zeros((B, H))   # gradient reaching c_t from step t + 1
+    for t in reversed(range(T)):
+        drop_cache, step_cache = caches[t]
+        g = lstm_step_backward(dhs[:, t] + dh, dc, step_cache)
+        dx[:, t] = g["dx"]
+        dh, dc = g["dh_prev"], g["dc_prev"]
+        if drop_cache is not None:
+            dh = dropout_backward(dh, drop_cache)["dx"]   # back through the recurrent mask
+        dW = dW + g["dW"]
+        db = db + g["db"]
+    return {"dx": dx, "dh0": dh, "dc0": dc, "dW": dW, "db": db}'''
+
+# The end of lstm_lm_forward and the start of lstm_lm_backward (its docstring, its cache).
+_LM_CACHE_SPAN = '''    return logits, (emb_cache, drop_x, lstm_cache, drop_y, out_cache)
+
+
+def lstm_lm_backward(dlogits, cache):
+    """Backward pass of lstm_lm_forward.
+
+    Inputs:
+      dlogits: (B, T, V)  upstream gradient of the logits
+      cache:              from lstm_lm_forward
+    Returns grads, a dict keyed like params: E (V, D), W (D + H, 4H), b (4H,), Wy (H, V), by (V,)
+    """
+    emb_cache, drop_x, lstm_cache, drop_y, out_cache = cache'''
+
+# The body of make_dropout_masks.
+_MASKS_BODY = """    rng = np.random.default_rng(seed)
+
+    def fresh(n):        # a new mask at every step: (B, T, n)
+        return (rng.random((B, T, n)) >= p).astype(np.float64)
+
+    def tied(n):         # one mask per sequence, repeated over time: (B, T, n)
+        keep = (rng.random((B, 1, n)) >= p).astype(np.float64)   # (B, 1, n)
+        return np.repeat(keep, T, axis=1)
+
+    if mode == "none":
+        return {}
+    if mode == "zaremba":
+        return {"x": fresh(D), "y": fresh(H)}
+    if mode == "recurrent":
+        return {"h": fresh(H)}
+    if mode == "variational":
+        return {"x": tied(D), "h": tied(H), "y": tied(H)}
+    raise ValueError(f"unknown dropout mode {mode!r}")"""
+
+VARIANTS += [
+    dict(
+        # another legal order of draws (the notebook: "the order in which you draw does not
+        # matter"): the output mask first, one (B, n) draw per time step
+        name="masks_drawn_step_by_step_in_another_order",
+        cell="masks_code",
+        old=_MASKS_BODY,
+        new="""    rng = np.random.default_rng(seed)
+    keys = {"none": "", "zaremba": "yx", "recurrent": "h", "variational": "yhx"}
+    if mode not in keys:
+        raise ValueError(f"unknown dropout mode {mode!r}")
+    masks = {}
+    for k in keys[mode]:
+        n = D if k == "x" else H
+        if mode == "variational":
+            keep = rng.random((B, n)) >= p                                  # (B, n)
+            masks[k] = np.repeat(keep[:, None, :], T, axis=1).astype(np.float64)
+        else:
+            steps = [rng.random((B, n)) >= p for _ in range(T)]            # T x (B, n)
+            masks[k] = np.stack(steps, axis=1).astype(np.float64)          # (B, T, n)
+    return masks""",
+    ),
+    dict(
+        # yet another order: one sequence at a time, all of its masks before the next one's
+        name="masks_drawn_one_sequence_at_a_time",
+        cell="masks_code",
+        old=_MASKS_BODY,
+        new="""    rng = np.random.default_rng(seed)
+    placements = {"none": [], "zaremba": ["x", "y"], "recurrent": ["h"],
+                  "variational": ["x", "h", "y"]}
+    if mode not in placements:
+        raise ValueError(f"unknown dropout mode {mode!r}")
+    sizes = {"x": D, "h": H, "y": H}
+    masks = {k: np.zeros((B, T, sizes[k])) for k in placements[mode]}
+    for i in range(B):
+        for k, m in masks.items():
+            if mode == "variational":
+                m[i, :, :] = rng.uniform(size=sizes[k]) >= p        # same units at every step
+            else:
+                m[i] = rng.uniform(size=(T, sizes[k])) >= p
+    return masks""",
+    ),
+    dict(
+        # the cache holds the mask and p; the backward recomputes the scale
+        name="dropout_cache_keeps_mask_and_p",
+        cell="dropout_code",
+        old=_DROPOUT_SPAN,
+        new=_DROPOUT_SPAN.replace(
+            "    return x * scale, scale",
+            "    return x * scale, (mask, p)",
+        ).replace(
+            '    scale = cache\n    return {"dx": dy * scale}',
+            '    mask, p = cache\n    return {"dx": dy * mask / (1.0 - p)}',
+        ),
+    ),
+    dict(
+        # recurrent dropout written inline (no call to dropout_forward/backward), a dict cache,
+        # a scale of ones when there is no mask
+        name="rec_inline_dropout_and_dict_cache",
+        cell="rec_code",
+        old=_REC_SPAN,
+        new='''    B, T, D = x.shape
+    H = h0.shape[1]
+    hs = np.empty((B, T, H))
+    cache = {"steps": [], "scales": [], "D": D}
+    h, c = h0, c0
+    for t in range(T):
+        scale = np.ones((B, H)) if mask_h is None else mask_h[:, t] / (1.0 - p)
+        h, c, step_cache = lstm_step_forward(x[:, t], h * scale, c, W, b)
+        hs[:, t] = h
+        cache["steps"].append(step_cache)
+        cache["scales"].append(scale)
+    return hs, cache
+
+
+def lstm_dropout_backward(dhs, cache):
+    """BPTT for lstm_dropout_forward: dx (B, T, D), dh0, dc0 (B, H), dW (D + H, 4H), db (4H,)"""
+    B, T, H = dhs.shape
+    dx = np.zeros((B, T, cache["D"]))
+    dW = db = None
+    dh_next, dc_next = np.zeros((B, H)), np.zeros((B, H))
+    for t in range(T - 1, -1, -1):
+        g = lstm_step_backward(dhs[:, t] + dh_next, dc_next, cache["steps"][t])
+        dx[:, t] = g["dx"]
+        dh_next = g["dh_prev"] * cache["scales"][t]
+        dc_next = g["dc_prev"]
+        dW = g["dW"] if dW is None else dW + g["dW"]
+        db = g["db"] if db is None else db + g["db"]
+    return {"dx": dx, "dh0": dh_next, "dc0": dc_next, "dW": dW, "db": db}''',
+    ),
+    dict(
+        # the forward caches only its inputs; the backward runs the forward again
+        name="lm_backward_recomputes_the_forward",
+        cell="lm_code",
+        old=_LM_CACHE_SPAN,
+        new=_LM_CACHE_SPAN.replace(
+            "    return logits, (emb_cache, drop_x, lstm_cache, drop_y, out_cache)",
+            '    return logits, {"ids": ids, "params": params, "p": p, "masks": masks}',
+        ).replace(
+            "    emb_cache, drop_x, lstm_cache, drop_y, out_cache = cache",
+            """    ids, params, p, masks = cache["ids"], cache["params"], cache["p"], cache["masks"]
+    B, T = ids.shape
+    x, emb_cache = embedding_forward(ids, params["E"])
+    drop_x = drop_y = None
+    if "x" in masks:
+        x, drop_x = dropout_forward(x, p, masks["x"])
+    h0 = np.zeros((B, params["Wy"].shape[0]))
+    hs, lstm_cache = lstm_dropout_forward(x, h0, h0, params["W"], params["b"], p,
+                                          masks.get("h"))
+    if "y" in masks:
+        hs, drop_y = dropout_forward(hs, p, masks["y"])
+    out_cache = affine_forward(hs, params["Wy"], params["by"])[1]""",
+        ),
+    ),
+    dict(
+        # the cross-entropy written out with a max-shifted logsumexp over the flattened
+        # positions instead of the given softmax_cross_entropy
+        name="lm_loss_own_logsumexp",
+        cell="lm_code",
+        old="    loss, dlogits = softmax_cross_entropy(logits, targets)",
+        new="""    B, T, V = logits.shape
+    z = logits.reshape(B * T, V)
+    z = z - z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))       # (B T, V)
+    rows, cols = np.arange(B * T), targets.reshape(-1)
+    loss = -log_p[rows, cols].mean()
+    dz = np.exp(log_p)
+    dz[rows, cols] -= 1.0
+    dlogits = (dz / (B * T)).reshape(B, T, V)""",
     ),
 ]

@@ -25,6 +25,74 @@ _MLP_NUMERICAL_BACKWARD = numerical_backward(
     "np.sum(mlp_forward(**args)[0] * dpred)",
 )
 
+# The whole mlp cell from the forward's body to the backward's end.
+_MLP_CELL_BODIES = (
+    """    z, cache_1 = affine_forward(x, W1, b1)       # (B, H)
+    h, cache_h = tanh_forward(z)                 # (B, H)
+    pred, cache_2 = affine_forward(h, W2, b2)    # (B, 1)
+    return pred, (cache_1, cache_h, cache_2)
+
+
+def mlp_backward(dpred, cache):
+    \"\"\"Gradients of mlp_forward.
+
+    Inputs:
+      dpred: (B, 1) upstream gradient dL/dpred.
+      cache: from mlp_forward.
+    Returns:
+      dict with 'dx' (B, D), 'dW1' (D, H), 'db1' (H,), 'dW2' (H, 1), 'db2' (1,).
+    \"\"\"
+"""
+    + _MLP_BACKWARD_BODY
+)
+
+_MLP_LOSS_BODY = """    x, y = batch
+    pred, cache = mlp_forward(x, **params)     # (B, 1)
+    loss, dpred = mse_loss(pred, y)            # dpred: (B, 1)
+    g = mlp_backward(dpred, cache)
+    return loss, {name: g["d" + name] for name in params}"""
+
+_TRAIN_STUDENT_BODY = """    rng = np.random.default_rng(seed)
+    params = init_mlp(D_IN, width, rng)
+    opt = Adam(lr=LR)
+    losses = []
+    for step in range(steps):
+        opt.lr = cosine_lr(step, steps, LR)
+        loss, grads = mlp_loss(params, teacher_batch(teacher, BATCH, rng))
+        opt.step(params, grads)
+        losses.append(float(loss))
+    x_test, y_test = teacher_batch(teacher, N_TEST, np.random.default_rng(TEST_SEED))
+    pred, _ = mlp_forward(x_test, **params)                  # (N_TEST, 1)
+    test_mse = float(np.mean((pred - y_test) ** 2))
+    return test_mse, losses"""
+
+_FIT_LOSS_BODY = """    log_a, alpha, log_c = theta
+    log_N = np.log(N)                        # (K,)
+    u = log_a - alpha * log_N                # (K,) log of the power-law term
+    p = np.logaddexp(u, log_c)               # (K,) log of the prediction
+    r = p - np.log(L)                        # (K,) residuals in log space
+    loss = float(np.mean(r**2))
+    g = 2.0 * r / r.size                     # (K,) d loss / d r
+    s = np.exp(u - p)                        # (K,) share of the power-law term
+    dtheta = np.array([np.sum(g * s), -np.sum(g * s * log_N), np.sum(g * (1.0 - s))])
+    return loss, dtheta"""
+
+_FIT_POWERLAW_BODY = """    N = np.asarray(N, dtype=np.float64)
+    L = np.asarray(L, dtype=np.float64)
+    i = int(np.argmin(N))
+    alpha0 = 0.5
+    c0 = 0.5 * L.min()
+    a0 = (L[i] - c0) * N[i] ** alpha0
+    params = {"theta": np.array([np.log(a0), alpha0, np.log(c0)])}
+    opt = Adam(lr=lr)
+    losses = []
+    for step in range(steps):
+        opt.lr = cosine_lr(step, steps, lr)
+        loss, dtheta = powerlaw_fit_loss(params["theta"], N, L)
+        losses.append(float(loss))
+        opt.step(params, {"theta": dtheta})
+    return params["theta"], losses"""
+
 _MLP_FORWARD_CASES = [
     f"mlp_forward_matches_reference[{case}]" for case in ("B5_D8_H16", "batch1", "D1_H1", "wide")
 ]
@@ -91,11 +159,9 @@ MUTANTS = [
         cell="mlp_loss_code",
         old="loss, dpred = mse_loss(pred, y)",
         new="loss, dpred = float(np.sum((pred - y) ** 2)), 2.0 * (pred - y)",
-        catches=[
-            "mlp_loss_value_matches_reference",
-            "mlp_loss_gradcheck",
-            "mlp_loss_trains_like_reference",
-        ],
+        # Its gradients are right for the loss it returns, so the gradient check (against its
+        # own loss) passes; the value and the training curve give it away.
+        catches=["mlp_loss_value_matches_reference", "mlp_loss_trains_like_reference"],
     ),
     dict(
         name="grads_keyed_like_backward",
@@ -187,6 +253,16 @@ MUTANTS = [
         catches=["mlp_backward_gradcheck[db2]"],
     ),
     dict(
+        name="start_amplitude_ignores_N",
+        cell="fit_powerlaw_code",
+        old="a0 = (L[i] - c0) * N[i] ** alpha0",
+        new="a0 = L[i] - c0",
+        # The start no longer moves with the unit of N; 2000 steps from it still recover alpha
+        # to 0.01 and reach the minimum to 0.5 %, but the fit depends on the unit (alpha moves
+        # by 8e-3, log c by 2e-2 between N and 1000 N).
+        catches=["fit_powerlaw_is_unit_invariant"],
+    ),
+    dict(
         name="fit_loss_compares_with_log10_of_L",
         cell="powerlaw_fit_loss_code",
         old="r = p - np.log(L)",
@@ -216,5 +292,92 @@ VARIANTS = [
     return {"dx": dx, "dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
     cache_1, cache_h, cache_2 = cache
 """,
+    ),
+]
+
+VARIANTS += [
+    dict(
+        name="mlp_by_hand_with_einsum_and_a_dict_cache",
+        cell="mlp_code",
+        old=_MLP_CELL_BODIES,
+        new="""    z = np.einsum("bd,dh->bh", x, W1) + b1
+    h = np.tanh(z)
+    pred = np.einsum("bh,ho->bo", h, W2) + b2
+    return pred, {"x": x, "W1": W1, "W2": W2, "h": h}
+
+
+def mlp_backward(dpred, cache):
+    x, W1, W2, h = cache["x"], cache["W1"], cache["W2"], cache["h"]
+    dW2 = np.einsum("bh,bo->ho", h, dpred)
+    db2 = dpred.sum(axis=0)
+    dz = np.einsum("bo,ho->bh", dpred, W2) * (1 - h * h)
+    dW1 = np.einsum("bd,bh->dh", x, dz)
+    return {"dx": np.einsum("bh,dh->bd", dz, W1), "dW1": dW1, "db1": dz.sum(axis=0),
+            "dW2": dW2, "db2": db2}""",
+    ),
+    dict(
+        name="mlp_loss_by_hand",
+        cell="mlp_loss_code",
+        old=_MLP_LOSS_BODY,
+        new="""    inputs, targets = batch
+    out, cache = mlp_forward(inputs, params["W1"], params["b1"], params["W2"], params["b2"])
+    diff = out - targets
+    loss = np.mean(diff**2)
+    grads = mlp_backward(2.0 * diff / diff.shape[0], cache)
+    return float(loss), {"W1": grads["dW1"], "b1": grads["db1"],
+                         "W2": grads["dW2"], "b2": grads["db2"]}""",
+    ),
+    dict(
+        name="train_student_other_loop_and_test_loss",
+        cell="train_student_code",
+        old=_TRAIN_STUDENT_BODY,
+        new="""    gen = np.random.default_rng(seed)
+    params = init_mlp(D_IN, width, gen)
+    adam = Adam(lr=LR)
+    history = []
+    for t in range(steps):
+        xb, yb = teacher_batch(teacher, BATCH, gen)
+        loss, grads = mlp_loss(params, (xb, yb))
+        history.append(loss)
+        adam.lr = cosine_lr(t, steps, LR)
+        adam.step(params, grads)
+    test_batch = teacher_batch(teacher, N_TEST, np.random.default_rng(TEST_SEED))
+    test_mse, _ = mlp_loss(params, test_batch)
+    return test_mse, history""",
+    ),
+    dict(
+        name="powerlaw_fit_loss_in_linear_terms",
+        cell="powerlaw_fit_loss_code",
+        old=_FIT_LOSS_BODY,
+        new="""    a, alpha, c = np.exp(theta[0]), theta[1], np.exp(theta[2])
+    power = a * N ** (-alpha)                # (K,)
+    pred = power + c                         # (K,)
+    resid = np.log(pred / L)                 # (K,)
+    K = len(N)
+    loss = np.sum(resid**2) / K
+    dpred = 2.0 * resid / K / pred           # d loss / d pred
+    dlog_a = np.sum(dpred * power)
+    dalpha = np.sum(dpred * power * -np.log(N))
+    dlog_c = np.sum(dpred * c)
+    return float(loss), np.array([dlog_a, dalpha, dlog_c])""",
+    ),
+    dict(
+        name="fit_powerlaw_start_in_log_space",
+        cell="fit_powerlaw_code",
+        old=_FIT_POWERLAW_BODY,
+        new="""    N = np.array(N, dtype=float)
+    L = np.array(L, dtype=float)
+    k = np.argmin(N)
+    c0 = L.min() / 2
+    log_a0 = np.log(L[k] - c0) + 0.5 * np.log(N[k])
+    state = {"theta": np.array([log_a0, 0.5, np.log(c0)])}
+    adam = Adam(lr=lr)
+    history = []
+    for t in range(steps):
+        value, grad = powerlaw_fit_loss(state["theta"], N, L)
+        adam.lr = cosine_lr(t, steps, lr)
+        adam.step(state, {"theta": grad})
+        history.append(value)
+    return state["theta"].copy(), history""",
     ),
 ]
