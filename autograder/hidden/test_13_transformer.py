@@ -1,11 +1,13 @@
 """Hidden tests for 13_transformer (Attention Is All You Need).
 
 Grade cells and points: positional_encoding 2, sdpa 6, mha 6, layernorm 4, ffn 4,
-transformer_lm 11 (33 in all). Gradient-check tolerances are the engine's defaults (1e-7 against
-centred differences of the reference forward, 1e-8 against the reference backward; 1e-6 for the
-whole model). The numbers beside each test are the reference's worst norm-wise relative error on
+transformer_lm 11 (33 in all). A backward is judged against centred differences of the student's
+OWN forward (tolerance 1e-7; 1e-6 for the whole model), so a forward bug is charged to the forward
+tests only. The numbers beside each test are the reference's worst norm-wise relative error on
 that test's inputs over 10 random upstreams (seeds 0..9; 5 seeds and every coordinate for the
-whole model).
+whole model). Every timing/integrity test requires the correctness tests of the function it
+checks (a fast but wrong or NaN result earns nothing), and a test that calls functions graded in
+other cells names them in ``uses``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 from autograder.testing import Fail
 from autograder.testing import call_forward
 from autograder.testing import expect_array
+from autograder.testing import expect_array_shape_only
 from autograder.testing import expect_backward_fast
 from autograder.testing import expect_close
 from autograder.testing import expect_gradient
@@ -50,11 +53,22 @@ def _random_lm_params(ref, vocab, d, d_ff, seed):
     return p
 
 
-def _expect_outputs(student, ref, fn, names, what, tol, *args, **kwargs):
-    """Each output of the student's forward ``fn`` (named ``names``) against the reference's."""
+# Appended to a failing case whose attention scores are in the thousands.
+_OVERFLOW_HINT = (
+    "; the attention scores of this case are in the thousands, where np.exp overflows to inf "
+    "(above 709): subtract each row's maximum before exponentiating, as the given softmax does"
+)
+
+
+def _expect_outputs(student, ref, fn, names, what, tol, *args, hint="", **kwargs):
+    """Each output of the student's forward ``fn`` (named ``names``) against the reference's;
+    ``hint`` is appended to the message of a failure."""
     got = call_forward(student, fn, *args, n_outputs=len(names), **kwargs)
     for name, value, expected in zip(names, got, getattr(ref, fn)(*args, **kwargs)):
-        expect_close(f"{name} for {what}", value, expected, tol=tol)
+        try:
+            expect_close(f"{name} for {what}", value, expected, tol=tol)
+        except Fail as exc:
+            raise Fail(f"{exc}{hint}") from None
 
 
 def _gradcheck(student, ref, memo, layer, inputs, grad, n_outputs=None):
@@ -78,6 +92,10 @@ def test_positional_encoding_matches_reference(student, ref, T, d):
 
 
 # ----------------------------------------------------------------------------------- 2. sdpa (6)
+# The last case has scores of typical size 1000 (queries scaled by 1000): a softmax that does not
+# subtract the row maximum overflows to inf/inf = NaN there (it did on 200 of 200 seeds). Correct
+# implementations written differently (einsum, (Q / sqrt(dk)) @ K^T, a -1e30 mask, exp(S - lse))
+# agree with the reference to a relative 2.2e-14 at worst over the same 200 seeds (tolerance 1e-10).
 @graded(cell="sdpa", kind="forward", points=1.0)
 def test_sdpa_forward_matches_reference(student, ref, rng):
     n = rng.standard_normal
@@ -107,6 +125,21 @@ def test_sdpa_forward_matches_reference(student, ref, rng):
     ]
     for what, Q, K, V, mask in cases:
         _expect_outputs(student, ref, "sdpa_forward", ("O", "A"), what, 1e-10, Q, K, V, mask)
+    Q, K, V = 1000.0 * n((2, 2, 5, 4)), n((2, 2, 5, 4)), n((2, 2, 5, 4))
+    what = "(B, h, T, dk) with a causal mask and scores of typical size 1000"
+    _expect_outputs(
+        student,
+        ref,
+        "sdpa_forward",
+        ("O", "A"),
+        what,
+        1e-10,
+        Q,
+        K,
+        V,
+        ref.causal_mask(5),
+        hint=_OVERFLOW_HINT,
+    )
 
 
 def _sdpa_gradcheck_inputs():
@@ -122,7 +155,8 @@ def _sdpa_gradcheck_inputs():
     )
 
 
-# Reference: dQ 1.3e-10, dK 1.1e-10, dV 4.0e-11 against centred differences (tolerance 1e-7).
+# Reference: dQ 1.3e-10, dK 1.1e-10, dV 4.0e-11 against centred differences of its own forward
+# (tolerance 1e-7).
 @graded(cell="sdpa", kind="gradcheck", points=1.0)
 @pytest.mark.parametrize("grad", ["dQ", "dK", "dV"])
 def test_sdpa_backward_gradcheck(student, ref, memo, grad):
@@ -132,18 +166,33 @@ def test_sdpa_backward_gradcheck(student, ref, memo, grad):
 @graded(cell="sdpa", kind="property", points=1.0)
 def test_sdpa_attention_rows_sum_to_one_and_are_zero_where_masked(student, ref, rng):
     # Large scores too (standard deviation 1e3, beyond exp's overflow at 709): the softmax must
-    # subtract the row maximum, as s30kit's softmax does.
+    # subtract the row maximum, as s30kit's softmax does; a naive exp(S) / sum(exp(S)) gives
+    # inf / inf = NaN there. Worst |row sum - 1| over 500 seeds of these inputs: 4.4e-16 for the
+    # reference (e / e.sum()), 2.1e-13 for exp(S - logsumexp(S)) (the rounding of S - lse, with
+    # S in the thousands, is relative to |S|) -> tolerance 1e-9, far below any real bug (a mask
+    # applied after the softmax leaves rows summing to ~0.5).
     for scale in (1.0, 1000.0):
         Q = scale * rng.standard_normal((2, 3, 6, 4))
         K, V = rng.standard_normal((2, 3, 6, 4)), rng.standard_normal((2, 3, 6, 4))
         mask = _random_mask(rng, (2, 3, 6, 6), always=int(rng.integers(6)))
         _, A, _ = call_forward(student, "sdpa_forward", Q, K, V, mask, n_outputs=2)
-        A = expect_array(A, (2, 3, 6, 6), f"A (scores of typical size {scale:.0f})")
-        worst = np.abs(A.sum(-1) - 1.0).max()
-        if worst > 1e-12:
+        what = f"A (scores of typical size {scale:.0f})"
+        expect_array_shape_only(A, (2, 3, 6, 6), what)
+        if not np.all(np.isfinite(A)):
+            idx = tuple(int(i) for i in np.argwhere(~np.isfinite(A))[0])
             raise Fail(
-                f"rows of A should sum to 1; the worst row sums to 1 {worst:+.2e}"
-                f" (scores of typical size {scale:.0f})"
+                f"{what} contains NaN or inf (first at index {idx})"
+                + (_OVERFLOW_HINT if scale > 1 else "")
+            )
+        A = expect_array(A, (2, 3, 6, 6), what)
+        sums = A.sum(-1)
+        worst = np.unravel_index(int(np.argmax(np.abs(sums - 1.0))), sums.shape)
+        dev = float(sums[worst] - 1.0)
+        if abs(dev) > 1e-9:
+            raise Fail(
+                f"rows of A should sum to 1; the worst row (index {tuple(int(i) for i in worst)}) "
+                f"sums to {sums[worst]:.15g}, {abs(dev):.2e} {'above' if dev > 0 else 'below'} 1 "
+                f"(scores of typical size {scale:.0f})"
             )
         if np.any(A[~mask] != 0.0):
             n_bad = int(np.sum(A[~mask] != 0.0))
@@ -186,7 +235,11 @@ def _mha_inputs(rng, B, T, d, h, mask, scale=1.0):
     return dict(X=rng.standard_normal((B, T, d)), **W, n_heads=h, mask=mask)
 
 
-@graded(cell="mha", kind="forward", points=1.0)
+# The last case has projections Wq, Wk of scale 10, so the attention scores reach the thousands
+# (largest |score| 1000..2700 over 200 seeds); a softmax without the row maximum overflows to NaN
+# there on every seed. A per-head loop with einsum and a logsumexp softmax agrees with the
+# reference to a relative 1.4e-14 at worst over those 200 seeds (tolerance 1e-10).
+@graded(cell="mha", kind="forward", points=1.0, uses=("sdpa",))
 def test_mha_forward_matches_reference(student, ref, rng):
     cases = [
         ("B=2, T=5, d=8, 2 heads, causal", _mha_inputs(rng, 2, 5, 8, 2, ref.causal_mask(5), 0.4)),
@@ -199,10 +252,16 @@ def test_mha_forward_matches_reference(student, ref, rng):
     ]
     for what, inputs in cases:
         _expect_outputs(student, ref, "mha_forward", ("Y", "A"), what, 1e-10, **inputs)
+    inputs = _mha_inputs(rng, 2, 5, 8, 2, ref.causal_mask(5), 0.4)
+    inputs.update(Wq=10.0 * rng.standard_normal((8, 8)), Wk=10.0 * rng.standard_normal((8, 8)))
+    what = "B=2, T=5, d=8, 2 heads, causal, attention scores in the thousands"
+    _expect_outputs(
+        student, ref, "mha_forward", ("Y", "A"), what, 1e-10, hint=_OVERFLOW_HINT, **inputs
+    )
 
 
 # Reference: dX 2.3e-11, dWq 1.4e-10, dWk 1.1e-10, dWv 3.0e-11, dWo 1.9e-11 (tolerance 1e-7).
-@graded(cell="mha", kind="gradcheck", points=0.7)
+@graded(cell="mha", kind="gradcheck", points=0.7, uses=("sdpa",))
 @pytest.mark.parametrize("grad", ["dX", "dWq", "dWk", "dWv", "dWo"])
 def test_mha_backward_gradcheck(student, ref, memo, grad):
     rng = np.random.default_rng(1302)
@@ -210,7 +269,7 @@ def test_mha_backward_gradcheck(student, ref, memo, grad):
     _gradcheck(student, ref, memo, "mha", inputs, grad, n_outputs=1)
 
 
-@graded(cell="mha", kind="property", points=0.75)
+@graded(cell="mha", kind="property", points=0.75, uses=("sdpa",))
 def test_mha_permutation_equivariance(student, ref, rng):
     inputs = _mha_inputs(rng, 2, 6, 8, 2, None, 0.4)
     perm = rng.permutation(6)
@@ -234,7 +293,7 @@ def test_mha_permutation_equivariance(student, ref, rng):
 # Size: Q, K, V of shape (8, 4, 32, 16) = 16384 entries each, with a causal mask. The reference
 # backward takes ~1 ms here, so the budget is the 2 s floor; centred differences need
 # 2 x 49152 forward calls (~0.3 ms each), i.e. ~30 s.
-@graded(cell="sdpa", kind="integrity", points=0.5)
+@graded(cell="sdpa", kind="integrity", points=0.5, requires=("sdpa_backward_gradcheck",))
 def test_sdpa_backward_fast(student, ref):
     rng = np.random.default_rng(1305)
     Q, K, V = (rng.standard_normal((8, 4, 32, 16)) for _ in range(3))
@@ -245,7 +304,9 @@ def test_sdpa_backward_fast(student, ref):
 # Size: 4 weight matrices of 64 x 64 (16384 parameters) plus X (4, 16, 64). The reference
 # backward takes ~1-3 ms here, so the budget is the 2 s floor; a backward by centred
 # differences needs 2 x 20480 forward calls (~0.5 ms each), i.e. ~20 s.
-@graded(cell="mha", kind="integrity", points=0.75)
+@graded(
+    cell="mha", kind="integrity", points=0.75, uses=("sdpa",), requires=("mha_backward_gradcheck",)
+)
 def test_mha_backward_fast(student, ref):
     rng = np.random.default_rng(1303)
     inputs = _mha_inputs(rng, 4, 16, 64, 4, np.tril(np.ones((16, 16), dtype=bool)), 0.125)
@@ -285,7 +346,7 @@ def test_layernorm_backward_gradcheck(student, ref, memo, grad):
 # Size: x (16, 64, 128) = 131072 entries. The reference backward takes ~2-4 ms here, so the
 # budget is the 2 s floor; centred differences need 2 x 131072 forward calls of ~1 ms each
 # (~4 min). A loop-free analytic backward needs one pass.
-@graded(cell="layernorm", kind="integrity", points=0.4)
+@graded(cell="layernorm", kind="integrity", points=0.4, requires=("layernorm_backward_gradcheck",))
 def test_layernorm_backward_fast(student, ref):
     rng = np.random.default_rng(1304)
     inputs = dict(
@@ -351,7 +412,14 @@ def test_ffn_backward_gradcheck(student, ref, memo, grad):
     _gradcheck(student, ref, memo, "ffn", inputs, grad)
 
 
-@graded(cell="ffn", kind="integrity", points=1.2)
+# It compares with the reference's analytic gradient at the reference's forward, so it counts only
+# when the forward matches the reference and the backward passes its gradient check.
+@graded(
+    cell="ffn",
+    kind="integrity",
+    points=1.2,
+    requires=("ffn_forward_matches_reference", "ffn_backward_gradcheck"),
+)
 def test_ffn_backward_at_relu_kinks(student, ref, rng):
     # Row 0's pre-activations sit within 1e-8 of the kink (random side). There an analytic
     # backward is exact, while centred differences (step ~1e-5) straddle the kink and return
@@ -372,7 +440,11 @@ def test_ffn_backward_at_relu_kinks(student, ref, rng):
 
 
 # ------------------------------------------------------------------------ 6. transformer_lm (11)
-@graded(cell="transformer_lm", kind="forward", points=1.5)
+# Every test of the model calls the student's layers of parts 1-5 through it.
+_LM_USES = ("positional_encoding", "sdpa", "mha", "layernorm", "ffn")
+
+
+@graded(cell="transformer_lm", kind="forward", points=1.5, uses=_LM_USES)
 def test_transformer_lm_forward_matches_reference(student, ref, rng):
     cases = [
         ("vocab 7, d 8, B=2, T=5", 7, 8, 12, (2, 5), {}),
@@ -412,17 +484,17 @@ _PARAM_GROUPS = {
 
 
 # Whole model, T=4: 8 sampled coordinates plus one random direction per parameter, centred
-# differences of the reference loss. Reference, every coordinate, 5 seeds: worst 4.0e-10 (ln1_g);
-# embedding 1.8e-10, attention 3.5e-10, layernorms 4.0e-10, ffn 3.1e-10, output 3.3e-11
+# differences of the student's own loss. Reference, every coordinate, 5 seeds: worst 4.0e-10
+# (ln1_g); embedding 1.8e-10, attention 3.5e-10, layernorms 4.0e-10, ffn 3.1e-10, output 3.3e-11
 # (tolerance 1e-6, the engine's default for whole-model checks).
-@graded(cell="transformer_lm", kind="gradcheck", points=0.8)
+@graded(cell="transformer_lm", kind="gradcheck", points=0.8, uses=_LM_USES)
 @pytest.mark.parametrize("group", list(_PARAM_GROUPS))
 def test_transformer_lm_loss_gradcheck(student, ref, memo, group):
     report = _lm_report(student, ref, memo)
     expect_params(report, _PARAM_GROUPS[group], "transformer_lm_loss")
 
 
-@graded(cell="transformer_lm", kind="forward", points=0.5)
+@graded(cell="transformer_lm", kind="forward", points=0.5, uses=_LM_USES)
 def test_transformer_lm_loss_value_matches_reference(student, ref, memo):
     check = _lm_report(student, ref, memo)["loss"]
     if not check.passed:
@@ -435,7 +507,7 @@ def test_transformer_lm_loss_value_matches_reference(student, ref, memo):
         )
 
 
-@graded(cell="transformer_lm", kind="property", points=1.5)
+@graded(cell="transformer_lm", kind="property", points=1.5, uses=_LM_USES)
 def test_transformer_lm_causality(student, ref, rng):
     params = _random_lm_params(ref, 7, 8, 12, 1307)
     tokens = rng.integers(0, 7, size=(2, 8))
@@ -463,7 +535,7 @@ def test_transformer_lm_causality(student, ref, rng):
             )
 
 
-@graded(cell="transformer_lm", kind="property", points=0.5)
+@graded(cell="transformer_lm", kind="property", points=0.5, uses=_LM_USES)
 def test_transformer_lm_loss_ignores_unmasked_targets(student, ref, rng):
     params = _random_lm_params(ref, 6, 8, 12, 1308)
     tokens = rng.integers(0, 6, size=(3, 5))
@@ -500,7 +572,7 @@ def test_transformer_lm_loss_ignores_unmasked_targets(student, ref, rng):
 TRAINING = dict(steps=60, lr=1e-2, max_ratio=0.35, track_tol=1e-6, max_seconds=5.0)
 
 
-@graded(cell="transformer_lm", kind="training", points=3.0)
+@graded(cell="transformer_lm", kind="training", points=3.0, uses=_LM_USES)
 def test_transformer_lm_training_reduces_loss_like_reference(student, ref):
     data = [copy_task(32, 4, 8, seed=i) for i in range(4)]
     params = ref.init_transformer_params(ASSIGNMENT_VOCAB, 16, 32, seed=0)

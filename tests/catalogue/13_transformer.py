@@ -63,9 +63,9 @@ MUTANTS = [
             "sdpa_forward_matches_reference",
             "sdpa_attention_rows_sum_to_one_and_are_zero_where_masked",
             "sdpa_masked_keys_get_no_gradient",
-            "sdpa_backward_gradcheck[dQ]",
             "mha_forward_matches_reference",
             "transformer_lm_causality",
+            "transformer_lm_forward_matches_reference",
         ],
     ),
     dict(
@@ -88,7 +88,12 @@ MUTANTS = [
         cell="sdpa_code",
         old="A = softmax(S, axis=-1)",
         new="A = np.exp(S) / np.exp(S).sum(axis=-1, keepdims=True)",
-        catches=["sdpa_attention_rows_sum_to_one_and_are_zero_where_masked"],
+        # Scores in the thousands overflow to inf / inf = NaN (each forward test has such a case).
+        catches=[
+            "sdpa_forward_matches_reference",
+            "sdpa_attention_rows_sum_to_one_and_are_zero_where_masked",
+            "mha_forward_matches_reference",
+        ],
     ),
     # ---- multi-head attention
     dict(
@@ -173,6 +178,7 @@ MUTANTS = [
             "ffn_backward_gradcheck[dW1]",
             "ffn_backward_gradcheck[db1]",
             "ffn_backward_at_relu_kinks",
+            "transformer_lm_loss_gradcheck[ffn]",
         ],
     ),
     dict(
@@ -223,7 +229,6 @@ MUTANTS = [
         catches=[
             "transformer_lm_loss_value_matches_reference",
             "transformer_lm_loss_ignores_unmasked_targets",
-            "transformer_lm_loss_gradcheck[output]",
             "transformer_lm_training_reduces_loss_like_reference",
         ],
     ),
@@ -257,20 +262,242 @@ MUTANTS = [
         cell="ffn_code",
         old='"dW2": g2["dW"]',
         new='"dW2": g2["dW"].T',
-        catches=["ffn_backward_gradcheck[dW2]"],
+        catches=["ffn_backward_gradcheck[dW2]", "transformer_lm_loss_gradcheck[ffn]"],
     ),
     dict(
         name="ffn_backward_db2_averaged_over_rows",
         cell="ffn_code",
         old='"db2": g2["db"]',
         new='"db2": g2["db"] / dy.reshape(-1, dy.shape[-1]).shape[0]',
-        catches=["ffn_backward_gradcheck[db2]"],
+        catches=["ffn_backward_gradcheck[db2]", "transformer_lm_loss_gradcheck[ffn]"],
+    ),
+    # ---- added with the fair-grading rules: each gradient has a mutant of its own, and a
+    # placeholder backward (fast, but wrong) earns nothing on the time budget either
+    dict(
+        name="sdpa_dV_without_transpose",
+        cell="sdpa_code",
+        old="dV = np.swapaxes(A, -1, -2) @ dO ",
+        new="dV = A @ dO ",
+        catches=["sdpa_backward_gradcheck[dV]", "mha_backward_gradcheck[dWv]"],
+    ),
+    dict(
+        name="mha_dWk_from_query_gradient",
+        cell="mha_code",
+        old='"dWk": X2.T @ dK.reshape(-1, d),',
+        new='"dWk": X2.T @ dQ.reshape(-1, d),',
+        catches=["mha_backward_gradcheck[dWk]", "transformer_lm_loss_gradcheck[attention]"],
+    ),
+    dict(
+        name="mha_dWo_transposed",
+        cell="mha_code",
+        old="dWo = Oc.reshape(-1, d).T @ dY.reshape(-1, d)",
+        new="dWo = dY.reshape(-1, d).T @ Oc.reshape(-1, d)",
+        catches=["mha_backward_gradcheck[dWo]"],
+    ),
+    dict(
+        name="sdpa_backward_placeholder_zeros",
+        cell="sdpa_code",
+        old='    return {"dQ": dQ, "dK": dK, "dV": dV}',
+        new='    return {"dQ": np.zeros_like(Q), "dK": np.zeros_like(K), "dV": np.zeros_like(V)}',
+        catches=[
+            "sdpa_backward_gradcheck[dQ]",
+            "sdpa_backward_gradcheck[dK]",
+            "sdpa_backward_gradcheck[dV]",
+            "sdpa_backward_fast",
+            "mha_backward_gradcheck[dX]",
+        ],
+    ),
+    dict(
+        name="mha_backward_placeholder_zeros",
+        cell="mha_code",
+        old="    X, Wq, Wk, Wv, Wo, h, Oc, sdpa_cache = cache\n",
+        new="""    X, Wq, Wk, Wv, Wo, h, Oc, sdpa_cache = cache
+    zero = np.zeros_like(Wq)
+    return {"dX": np.zeros_like(X), "dWq": zero, "dWk": zero, "dWv": zero, "dWo": zero}
+""",
+        catches=[
+            "mha_backward_gradcheck[dX]",
+            "mha_backward_gradcheck[dWo]",
+            "mha_backward_fast",
+            "transformer_lm_loss_gradcheck[attention]",
+        ],
+    ),
+    dict(
+        # The output layer's cache holds the residual stream x2 instead of its input LN_f(x2).
+        name="lm_output_cache_holds_unnormalised_x2",
+        cell="transformer_lm_code",
+        old="    cache = (d, c_emb, c_ln1, c_att, c_ln2, c_ffn, c_lnf, c_out)",
+        new='    cache = (d, c_emb, c_ln1, c_att, c_ln2, c_ffn, c_lnf, (x2, p["Wout"]))',
+        catches=["transformer_lm_loss_gradcheck[output]"],
+    ),
+    dict(
+        name="layernorm_backward_placeholder_zeros",
+        cell="layernorm_code",
+        old="    xhat, inv_std, gamma = cache\n",
+        new="""    xhat, inv_std, gamma = cache
+    return {"dx": np.zeros_like(dy), "dgamma": np.zeros_like(gamma), "dbeta": np.zeros_like(gamma)}
+""",
+        catches=[
+            "layernorm_backward_gradcheck[dx]",
+            "layernorm_backward_gradcheck[dgamma]",
+            "layernorm_backward_gradcheck[dbeta]",
+            "layernorm_backward_fast",
+        ],
     ),
 ]
 
 
-# Correct but slow implementations: they must still score full marks (the integrity budget
-# catches finite differences, not honest Python loops).
+# ------------------------------------------------------------------------------ variants
+# Reference text the variants below rewrite whole (function bodies, and the backward's header
+# between them, so that a variant may change the cache's layout).
+_SDPA_FWD = """    dk = Q.shape[-1]
+    S = Q @ np.swapaxes(K, -1, -2) / np.sqrt(dk)                   # (..., Tq, Tk)
+    if mask is not None:
+        S = np.where(mask, S, -np.inf)
+    A = softmax(S, axis=-1)                                        # (..., Tq, Tk)
+    O = A @ V                                                      # (..., Tq, dv)
+    cache = (Q, K, V, A)
+    return O, A, cache"""
+
+_SDPA_BWD_HEAD = '''
+
+
+def sdpa_backward(dO, cache):
+    """Backward pass of sdpa_forward.
+
+    Inputs:
+        dO: (..., Tq, dv) upstream gradient of the output O.
+        cache: from sdpa_forward.
+    Returns:
+        dict with 'dQ': (..., Tq, dk), 'dK': (..., Tk, dk), 'dV': (..., Tk, dv).
+    """
+'''
+
+_SDPA_BWD = """    Q, K, V, A = cache
+    dk = Q.shape[-1]
+    dV = np.swapaxes(A, -1, -2) @ dO                               # (..., Tk, dv)
+    dA = dO @ np.swapaxes(V, -1, -2)                               # (..., Tq, Tk)
+    dS = A * (dA - np.sum(dA * A, axis=-1, keepdims=True))         # (..., Tq, Tk)
+    dQ = dS @ K / np.sqrt(dk)                                      # (..., Tq, dk)
+    dK = np.swapaxes(dS, -1, -2) @ Q / np.sqrt(dk)                 # (..., Tk, dk)
+    return {"dQ": dQ, "dK": dK, "dV": dV}"""
+
+_MHA_FWD = """    B, T, d = X.shape
+    h, dk = n_heads, d // n_heads
+    Q = (X @ Wq).reshape(B, T, h, dk).transpose(0, 2, 1, 3)       # (B, h, T, dk)
+    K = (X @ Wk).reshape(B, T, h, dk).transpose(0, 2, 1, 3)       # (B, h, T, dk)
+    V = (X @ Wv).reshape(B, T, h, dk).transpose(0, 2, 1, 3)       # (B, h, T, dk)
+    O, A, sdpa_cache = sdpa_forward(Q, K, V, mask)                 # (B, h, T, dk), (B, h, T, T)
+    Oc = O.transpose(0, 2, 1, 3).reshape(B, T, d)                  # (B, T, d)
+    Y = Oc @ Wo                                                    # (B, T, d)
+    cache = (X, Wq, Wk, Wv, Wo, n_heads, Oc, sdpa_cache)
+    return Y, A, cache"""
+
+_MHA_BWD_HEAD = '''
+
+
+def mha_backward(dY, cache):
+    """Backward pass of mha_forward.
+
+    Inputs:
+        dY: (B, T, d) upstream gradient of Y.
+        cache: from mha_forward.
+    Returns:
+        dict with 'dX': (B, T, d) and 'dWq', 'dWk', 'dWv', 'dWo': (d, d).
+    """
+'''
+
+_MHA_BWD = """    X, Wq, Wk, Wv, Wo, h, Oc, sdpa_cache = cache
+    B, T, d = X.shape
+    dk = d // h
+    dWo = Oc.reshape(-1, d).T @ dY.reshape(-1, d)                  # (d, d)
+    dOc = dY @ Wo.T                                                # (B, T, d)
+    dO = dOc.reshape(B, T, h, dk).transpose(0, 2, 1, 3)            # (B, h, T, dk)
+    g = sdpa_backward(dO, sdpa_cache)
+    dQ = g["dQ"].transpose(0, 2, 1, 3).reshape(B, T, d)            # (B, T, d)
+    dK = g["dK"].transpose(0, 2, 1, 3).reshape(B, T, d)            # (B, T, d)
+    dV = g["dV"].transpose(0, 2, 1, 3).reshape(B, T, d)            # (B, T, d)
+    X2 = X.reshape(-1, d)                                          # (B*T, d)
+    return {
+        "dX": dQ @ Wq.T + dK @ Wk.T + dV @ Wv.T,
+        "dWq": X2.T @ dQ.reshape(-1, d),
+        "dWk": X2.T @ dK.reshape(-1, d),
+        "dWv": X2.T @ dV.reshape(-1, d),
+        "dWo": dWo,
+    }"""
+
+_LN_FWD = """    mu = x.mean(axis=-1, keepdims=True)                            # (..., 1)
+    xc = x - mu                                                    # (..., d)
+    var = np.mean(xc**2, axis=-1, keepdims=True)                   # (..., 1)
+    inv_std = 1.0 / np.sqrt(var + eps)                             # (..., 1)
+    xhat = xc * inv_std                                            # (..., d)
+    y = gamma * xhat + beta
+    cache = (xhat, inv_std, gamma)
+    return y, cache"""
+
+_LN_BWD_HEAD = '''
+
+
+def layernorm_backward(dy, cache):
+    """Backward pass of layernorm_forward.
+
+    Inputs:
+        dy: (..., d) upstream gradient.
+        cache: from layernorm_forward.
+    Returns:
+        dict with 'dx': (..., d), 'dgamma': (d,), 'dbeta': (d,).
+    """
+'''
+
+_LN_BWD = """    xhat, inv_std, gamma = cache
+    dxhat = dy * gamma                                             # (..., d)
+    dx = inv_std * (dxhat - dxhat.mean(axis=-1, keepdims=True)
+                    - xhat * np.mean(dxhat * xhat, axis=-1, keepdims=True))
+    lead = tuple(range(dy.ndim - 1))                               # every axis but the last
+    return {"dx": dx, "dgamma": np.sum(dy * xhat, axis=lead), "dbeta": np.sum(dy, axis=lead)}"""
+
+_FFN_FWD = """    h, cache1 = affine_forward(x, W1, b1)                          # (..., d_ff)
+    r, cache_relu = relu_forward(h)                                # (..., d_ff)
+    y, cache2 = affine_forward(r, W2, b2)                          # (..., d)
+    return y, (cache1, cache_relu, cache2)"""
+
+_FFN_BWD_HEAD = '''
+
+
+def ffn_backward(dy, cache):
+    """Backward pass of ffn_forward.
+
+    Inputs:
+        dy: (..., d) upstream gradient.
+        cache: from ffn_forward.
+    Returns:
+        dict with 'dx': (..., d), 'dW1': (d, d_ff), 'db1': (d_ff,), 'dW2': (d_ff, d), 'db2': (d,).
+    """
+'''
+
+_FFN_BWD = """    cache1, cache_relu, cache2 = cache
+    g2 = affine_backward(dy, cache2)
+    dh = relu_backward(g2["dx"], cache_relu)["dx"]                 # (..., d_ff)
+    g1 = affine_backward(dh, cache1)
+    return {"dx": g1["dx"], "dW1": g1["dW"], "db1": g1["db"], "dW2": g2["dW"], "db2": g2["db"]}"""
+
+_LM_LOSS = """    inputs, targets, mask = batch
+    logits, _, cache = transformer_lm_forward(params, inputs, use_pe)
+    loss, dlogits = softmax_cross_entropy(logits, targets, mask)
+    return loss, transformer_lm_backward(dlogits, cache)"""
+
+_PE = """    pos = np.arange(T, dtype=np.float64)[:, None]                 # (T, 1)
+    two_i = np.arange(0, d, 2, dtype=np.float64)[None, :]          # (1, d/2)
+    angle = pos / 10000.0 ** (two_i / d)                           # (T, d/2)
+    PE = np.zeros((T, d))
+    PE[:, 0::2] = np.sin(angle)
+    PE[:, 1::2] = np.cos(angle)
+    return PE"""
+
+
+# Correct implementations in other styles: they must score full marks (the integrity budgets
+# catch finite differences, not honest Python loops; forward checks allow any equivalent
+# arithmetic; the cache is the student's business).
 VARIANTS = [
     dict(
         name="sdpa_backward_loops_over_batch_heads_and_queries",
@@ -287,5 +514,139 @@ VARIANTS = [
             dK[idx] += np.outer(ds, q[t]) / np.sqrt(dk)
     return {"dQ": dQ, "dK": dK, "dV": dV}
     dV = np.swapaxes(A, -1, -2) @ dO """,
+    ),
+    # einsum throughout, a -1e30 mask instead of -inf, its own log-sum-exp softmax, a dict cache.
+    dict(
+        name="sdpa_einsum_logsumexp_dict_cache",
+        cell="sdpa_code",
+        old=_SDPA_FWD + _SDPA_BWD_HEAD + _SDPA_BWD,
+        new="""    scale = 1.0 / np.sqrt(Q.shape[-1])
+    S = np.einsum("...qd,...kd->...qk", Q, K) * scale               # (..., Tq, Tk)
+    if mask is not None:
+        S = np.where(mask, S, -1e30)                               # exp(-1e30) is exactly 0
+    m = S.max(axis=-1, keepdims=True)
+    lse = m + np.log(np.exp(S - m).sum(axis=-1, keepdims=True))    # (..., Tq, 1)
+    A = np.exp(S - lse)                                            # (..., Tq, Tk)
+    O = np.einsum("...qk,...kv->...qv", A, V)                      # (..., Tq, dv)
+    return O, A, {"Q": Q, "K": K, "V": V, "A": A, "scale": scale}"""
+        + _SDPA_BWD_HEAD
+        + """    Q, K, V, A, scale = (cache[k] for k in ("Q", "K", "V", "A", "scale"))
+    dV = np.einsum("...qk,...qv->...kv", A, dO)                    # (..., Tk, dv)
+    dA = np.einsum("...qv,...kv->...qk", dO, V)                    # (..., Tq, Tk)
+    dS = A * (dA - np.einsum("...qk,...qk->...q", dA, A)[..., None])
+    dQ = np.einsum("...qk,...kd->...qd", dS, K) * scale            # (..., Tq, dk)
+    dK = np.einsum("...qk,...qd->...kd", dS, Q) * scale            # (..., Tk, dk)
+    return {"dQ": dQ, "dK": dK, "dV": dV}""",
+    ),
+    # One head at a time on column slices of the projections, a list of per-head caches.
+    dict(
+        name="mha_loop_over_heads",
+        cell="mha_code",
+        old=_MHA_FWD + _MHA_BWD_HEAD + _MHA_BWD,
+        new="""    B, T, d = X.shape
+    dk = d // n_heads
+    if mask is not None:
+        mask = np.broadcast_to(mask, (B, n_heads, T, T))
+    outs, weights, caches = [], [], []
+    for i in range(n_heads):
+        cols = slice(i * dk, (i + 1) * dk)
+        q, k, v = X @ Wq[:, cols], X @ Wk[:, cols], X @ Wv[:, cols]  # (B, T, dk) each
+        o, a, c = sdpa_forward(q, k, v, None if mask is None else mask[:, i])
+        outs.append(o)
+        weights.append(a)
+        caches.append(c)
+    concat = np.concatenate(outs, axis=-1)                         # (B, T, d)
+    Y = concat @ Wo
+    return Y, np.stack(weights, axis=1), (X, Wq, Wk, Wv, Wo, concat, caches)"""
+        + _MHA_BWD_HEAD
+        + """    X, Wq, Wk, Wv, Wo, concat, caches = cache
+    dk = X.shape[-1] // len(caches)
+    dWo = np.einsum("btd,bte->de", concat, dY)
+    dconcat = dY @ Wo.T                                            # (B, T, d)
+    dX = np.zeros_like(X)
+    dWq, dWk, dWv = np.zeros_like(Wq), np.zeros_like(Wk), np.zeros_like(Wv)
+    for i, c in enumerate(caches):
+        cols = slice(i * dk, (i + 1) * dk)
+        g = sdpa_backward(dconcat[:, :, cols], c)
+        dWq[:, cols] = np.einsum("btd,bte->de", X, g["dQ"])
+        dWk[:, cols] = np.einsum("btd,bte->de", X, g["dK"])
+        dWv[:, cols] = np.einsum("btd,bte->de", X, g["dV"])
+        dX += g["dQ"] @ Wq[:, cols].T + g["dK"] @ Wk[:, cols].T + g["dV"] @ Wv[:, cols].T
+    return {"dX": dX, "dWq": dWq, "dWk": dWk, "dWv": dWv, "dWo": dWo}""",
+    ),
+    # np.var, a cache of the inputs only, and the backward recomputed by the textbook chain rule
+    # through the variance and the mean.
+    dict(
+        name="layernorm_recompute_chain_rule",
+        cell="layernorm_code",
+        old=_LN_FWD + _LN_BWD_HEAD + _LN_BWD,
+        new="""    mu = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    y = gamma * (x - mu) / np.sqrt(var + eps) + beta
+    return y, {"x": x, "gamma": gamma, "eps": eps}"""
+        + _LN_BWD_HEAD
+        + """    x, gamma, eps = cache["x"], cache["gamma"], cache["eps"]
+    D = x.shape[-1]
+    xc = x - x.mean(axis=-1, keepdims=True)
+    std = np.sqrt((xc**2).mean(axis=-1, keepdims=True) + eps)
+    dxhat = dy * gamma
+    dvar = -0.5 * np.sum(dxhat * xc, axis=-1, keepdims=True) / std**3
+    dmu = -np.sum(dxhat, axis=-1, keepdims=True) / std - 2.0 * dvar * xc.mean(-1, keepdims=True)
+    dx = dxhat / std + dvar * 2.0 * xc / D + dmu / D
+    flat_dy = dy.reshape(-1, D)
+    flat_xhat = (xc / std).reshape(-1, D)
+    return {"dx": dx, "dgamma": (flat_dy * flat_xhat).sum(axis=0), "dbeta": flat_dy.sum(axis=0)}""",
+    ),
+    # No helpers: rows flattened to a matrix, the ReLU as a boolean mask, a dict cache.
+    dict(
+        name="ffn_plain_numpy_dict_cache",
+        cell="ffn_code",
+        old=_FFN_FWD + _FFN_BWD_HEAD + _FFN_BWD,
+        new="""    lead = x.shape[:-1]
+    x2 = x.reshape(-1, x.shape[-1])                                # (N, d)
+    h = x2 @ W1 + b1                                               # (N, d_ff)
+    active = h > 0
+    r = np.where(active, h, 0.0)
+    y = r @ W2 + b2                                                # (N, d)
+    cache = {"x2": x2, "r": r, "active": active, "W1": W1, "W2": W2, "lead": lead}
+    return y.reshape(*lead, -1), cache"""
+        + _FFN_BWD_HEAD
+        + """    dy2 = dy.reshape(-1, dy.shape[-1])                             # (N, d)
+    dh = (dy2 @ cache["W2"].T) * cache["active"]                   # (N, d_ff)
+    return {
+        "dx": (dh @ cache["W1"].T).reshape(*cache["lead"], -1),
+        "dW1": cache["x2"].T @ dh,
+        "db1": dh.sum(axis=0),
+        "dW2": cache["r"].T @ dy2,
+        "db2": dy2.sum(axis=0),
+    }""",
+    ),
+    # The masked cross-entropy written out (log-softmax, one-hot targets) instead of the helper.
+    dict(
+        name="lm_loss_own_masked_cross_entropy",
+        cell="transformer_lm_code",
+        old=_LM_LOSS,
+        new="""    inputs, targets, mask = batch
+    logits, _, cache = transformer_lm_forward(params, inputs, use_pe)
+    z = logits - logits.max(axis=-1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))       # (B, T, V)
+    onehot = np.eye(logits.shape[-1])[targets]                     # (B, T, V)
+    w = mask[..., None] / mask.sum()                               # (B, T, 1)
+    loss = -np.sum(w * onehot * logp)
+    dlogits = w * (np.exp(logp) - onehot)
+    return float(loss), transformer_lm_backward(dlogits, cache)""",
+    ),
+    # Python loops over positions and frequencies, 10000**(-2i/d) as exp(-2i ln(10000) / d).
+    dict(
+        name="positional_encoding_loops",
+        cell="positional_encoding_code",
+        old=_PE,
+        new="""    PE = np.empty((T, d))
+    for pos in range(T):
+        for i in range(0, d, 2):
+            angle = pos * np.exp(-i * np.log(10000.0) / d)
+            PE[pos, i] = np.sin(angle)
+            PE[pos, i + 1] = np.cos(angle)
+    return PE""",
     ),
 ]

@@ -143,7 +143,12 @@ MUTANTS = [
         cell="relu_code",
         old="out = np.maximum(x, 0.0)",
         new="out = np.maximum(x, 0.01 * x)",
-        catches=["relu_forward_matches_reference", "two_layer_loss_matches_reference"],
+        # The backward (no slope where x <= 0) is not the derivative of this forward either.
+        catches=[
+            "relu_forward_matches_reference",
+            "relu_backward_gradcheck",
+            "two_layer_loss_matches_reference",
+        ],
     ),
     dict(
         name="relu_backward_applies_relu_to_the_gradient",
@@ -217,8 +222,10 @@ MUTANTS = [
         cell="softmax_loss_code",
         old="loss = -log_probs[rows, y].mean()",
         new="loss = -log_probs[rows, y].sum()",
+        # dscores (still divided by N) is no longer the derivative of this loss.
         catches=[
             "softmax_loss_matches_reference",
+            "softmax_loss_gradient",
             "softmax_loss_uniform_scores_give_ln_C",
             "two_layer_loss_matches_reference",
         ],
@@ -240,10 +247,11 @@ MUTANTS = [
         cell="two_layer_code",
         old="hid, cache_relu = relu_forward(a)",
         new="hid, cache_relu = a, a",
+        # The backward still gates by a > 0, which is not the derivative of this forward.
         catches=[
             "two_layer_loss_matches_reference",
-            "two_layer_loss_gradcheck[W2]",
-            "two_layer_loss_gradcheck[b2]",
+            "two_layer_loss_gradcheck[W1]",
+            "two_layer_loss_gradcheck[b1]",
             "two_layer_training_reduces_loss_like_reference",
         ],
     ),
@@ -335,11 +343,266 @@ MUTANTS = [
         grads='{"db": dout.sum(axis=(0, 2, 3))}',
         catches=["conv_naive_backward_fast"],
     ),
+    # ---- added with the fair-grading rules: a placeholder (fast but wrong) earns nothing on the
+    # time budgets, and the optimisers must not change the arrays they are given
+    dict(
+        name="affine_backward_placeholder_zeros",
+        cell="affine_code",
+        old='    return {"dx": dx, "dW": dW, "db": db}',
+        new="""    zero = np.zeros_like
+    return {"dx": zero(x), "dW": zero(W), "db": np.zeros(W.shape[1])}""",
+        catches=[
+            "affine_backward_gradcheck[dx]",
+            "affine_backward_gradcheck[dW]",
+            "affine_backward_gradcheck[db]",
+            "affine_backward_fast",
+        ],
+    ),
+    dict(
+        name="svm_loss_zero_gradient_placeholder",
+        cell="svm_loss_code",
+        old="    return float(loss), dscores",
+        new="    return float(loss), np.zeros_like(scores)",
+        catches=["svm_loss_gradient", "svm_loss_at_margin_kinks", "svm_loss_fast"],
+    ),
+    dict(
+        name="conv_backward_placeholder_zeros",
+        cell="conv_code",
+        old='    return {"dx": dx, "dw": dw, "db": db}',
+        new="""    zero = np.zeros_like
+    return {"dx": zero(x), "dw": zero(w), "db": np.zeros(w.shape[0])}""",
+        catches=[
+            "conv_naive_backward_gradcheck[dx]",
+            "conv_naive_backward_gradcheck[dw]",
+            "conv_naive_backward_gradcheck[db]",
+            "conv_naive_backward_fast",
+        ],
+    ),
+    dict(
+        name="sgd_step_updates_params_in_place",
+        cell="optim_code",
+        old="    return {k: p - lr * grads[k] for k, p in params.items()}",
+        new="""    for k in params:
+        params[k] -= lr * grads[k]
+    return params""",
+        catches=["sgd_step_trajectory_matches_reference"],
+    ),
+    dict(
+        name="adam_updates_moments_in_place",
+        cell="optim_code",
+        old="""    m = {k: beta1 * state["m"][k] + (1.0 - beta1) * grads[k] for k in params}
+    v = {k: beta2 * state["v"][k] + (1.0 - beta2) * grads[k] ** 2 for k in params}""",
+        new="""    m, v = state["m"], state["v"]
+    for k in params:
+        m[k] *= beta1
+        m[k] += (1.0 - beta1) * grads[k]
+        v[k] *= beta2
+        v[k] += (1.0 - beta2) * grads[k] ** 2""",
+        catches=["adam_trajectory_matches_reference"],
+    ),
 ]
 
 
-# Correct but slow implementations: they must still score full marks (the integrity budgets
-# catch finite differences, not honest Python loops).
+# ------------------------------------------------------------------------------ variants
+# Reference text the variants below rewrite whole (function bodies, and the headers between them,
+# so that a variant may change the cache's layout).
+_GC_BODY0 = """    grad = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + h
+        f_plus = f(x)
+        x[idx] = old - h
+        f_minus = f(x)
+        x[idx] = old                                               # restore before moving on
+        grad[idx] = (f_plus - f_minus) / (2.0 * h)
+    return grad"""
+
+_GC_HEAD1 = '''
+
+
+def relative_error(a, b):
+    """Norm-wise relative error |a - b| / (|a| + |b|) (Euclidean norms over all entries).
+
+    Inputs:
+        a, b: arrays of the same shape.
+    Returns:
+        float; 0.0 when a and b are both all zeros.
+    """
+'''
+
+_GC_BODY1 = """    denom = np.linalg.norm(a) + np.linalg.norm(b)
+    if denom == 0.0:
+        return 0.0
+    return float(np.linalg.norm(a - b) / denom)"""
+
+_AFF_BODY0 = """    y = x @ W + b                                                  # (N, M)
+    cache = (x, W)
+    return y, cache"""
+
+_AFF_HEAD1 = '''
+
+
+def affine_backward(dy, cache):
+    """Backward pass of affine_forward.
+
+    Inputs:
+        dy: (N, M) upstream gradient.
+        cache: from affine_forward.
+    Returns:
+        dict with 'dx': (N, D), 'dW': (D, M), 'db': (M,).
+    """
+'''
+
+_AFF_BODY1 = """    x, W = cache
+    dx = dy @ W.T                                                  # (N, D)
+    dW = x.T @ dy                                                  # (D, M)
+    db = dy.sum(axis=0)                                            # (M,)
+    return {"dx": dx, "dW": dW, "db": db}"""
+
+_RELU_BODY0 = """    out = np.maximum(x, 0.0)
+    cache = x
+    return out, cache"""
+
+_RELU_HEAD1 = '''
+
+
+def relu_backward(dout, cache):
+    """Backward pass of relu_forward; no gradient flows where x <= 0.
+
+    Inputs:
+        dout: upstream gradient, shaped like x.
+        cache: from relu_forward.
+    Returns:
+        dict with 'dx': shaped like x.
+    """
+'''
+
+_RELU_BODY1 = """    x = cache
+    return {"dx": dout * (x > 0)}"""
+
+_SM_BODY0 = """    N = scores.shape[0]
+    rows = np.arange(N)
+    shifted = scores - scores.max(axis=1, keepdims=True)           # (N, C), each row's max is 0
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -log_probs[rows, y].mean()
+    dscores = np.exp(log_probs)                                    # (N, C) probabilities
+    dscores[rows, y] -= 1.0
+    dscores /= N
+    return float(loss), dscores"""
+
+_TL_BODY0 = """    X, y = batch
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    a, cache1 = affine_forward(X, W1, b1)                          # (N, H)
+    hid, cache_relu = relu_forward(a)                              # (N, H)
+    scores, cache2 = affine_forward(hid, W2, b2)                   # (N, C)
+    data_loss, dscores = softmax_loss(scores, y)
+    loss = data_loss + 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+
+    g2 = affine_backward(dscores, cache2)
+    da = relu_backward(g2["dx"], cache_relu)["dx"]                 # (N, H)
+    g1 = affine_backward(da, cache1)
+    grads = {"W1": g1["dW"] + reg * W1, "b1": g1["db"], "W2": g2["dW"] + reg * W2, "b2": g2["db"]}
+    return loss, grads"""
+
+_OPT_BODY0 = """    return {k: p - lr * grads[k] for k, p in params.items()}"""
+
+_OPT_HEAD1 = '''
+
+
+def sgd_momentum_step(params, grads, state, lr, mu=0.9):
+    """One step of SGD with momentum: v <- mu v - lr g; theta <- theta + v.
+
+    Inputs:
+        params: dict of arrays. grads: dict with the same keys and shapes.
+        state: {"v": dict of velocities like params} (init_momentum_state for the first step).
+        lr: float, learning rate. mu: float, momentum coefficient.
+    Returns:
+        new_params: dict like params.
+        new_state: {"v": the updated velocities}.
+    """
+'''
+
+_OPT_BODY1 = """    v = {k: mu * state["v"][k] - lr * grads[k] for k in params}
+    new_params = {k: p + v[k] for k, p in params.items()}
+    return new_params, {"v": v}"""
+
+_OPT_HEAD2 = '''
+
+
+def adam_step(params, grads, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One step of Adam with bias correction.
+
+    Inputs:
+        params: dict of arrays. grads: dict with the same keys and shapes.
+        state: {"t": int, the number of steps taken so far, "m": dict of first moments,
+            "v": dict of second moments} (init_adam_state for the first step).
+        lr: float, learning rate. beta1, beta2: moment decay rates. eps: float.
+    Returns:
+        new_params: dict like params.
+        new_state: {"t": t + 1, "m": ..., "v": ...}, updated.
+    """
+'''
+
+_OPT_BODY2 = """    t = state["t"] + 1
+    m = {k: beta1 * state["m"][k] + (1.0 - beta1) * grads[k] for k in params}
+    v = {k: beta2 * state["v"][k] + (1.0 - beta2) * grads[k] ** 2 for k in params}
+    new_params = {}
+    for k, p in params.items():
+        m_hat = m[k] / (1.0 - beta1**t)                            # bias correction
+        v_hat = v[k] / (1.0 - beta2**t)
+        new_params[k] = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return new_params, {"t": t, "m": m, "v": v}"""
+
+_CONV_BODY0 = (
+    """    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    Ho = 1 + (H + 2 * pad - HH) // stride
+    Wo = 1 + (W + 2 * pad - WW) // stride
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))       # (N, C, H + 2pad, W + 2pad)
+    out = np.zeros((N, F, Ho, Wo))
+    for i in range(Ho):
+        for j in range(Wo):
+            window = xp[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]"""
+    """  # (N, C, HH, WW)
+            out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b  # (N, F)
+    cache = (x, w, stride, pad)
+    return out, cache"""
+)
+
+_CONV_HEAD1 = '''
+
+
+def conv_naive_backward(dout, cache):
+    """Backward pass of conv_naive_forward.
+
+    Inputs:
+        dout: (N, F, H', W') upstream gradient.
+        cache: from conv_naive_forward.
+    Returns:
+        dict with 'dx': (N, C, H, W), 'dw': (F, C, HH, WW), 'db': (F,).
+    """
+'''
+
+_CONV_BODY1 = """    x, w, stride, pad = cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    _, _, Ho, Wo = dout.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dxp = np.zeros_like(xp)
+    dw = np.zeros_like(w)
+    for i in range(Ho):
+        for j in range(Wo):
+            hs, ws = slice(i * stride, i * stride + HH), slice(j * stride, j * stride + WW)
+            d = dout[:, :, i, j]                                   # (N, F)
+            dw += np.tensordot(d, xp[:, :, hs, ws], axes=([0], [0]))   # (F, C, HH, WW)
+            dxp[:, :, hs, ws] += np.tensordot(d, w, axes=([1], [0]))   # (N, C, HH, WW)
+    dx = dxp[:, :, pad:pad + H, pad:pad + W]                       # drop the padding
+    db = dout.sum(axis=(0, 2, 3))                                  # (F,)
+    return {"dx": dx, "dw": dw, "db": db}"""
+
+# Correct implementations in other styles: they must score full marks (the integrity budgets catch
+# finite differences, not honest Python loops; forward checks allow any equivalent arithmetic; the
+# cache is the student's business).
 VARIANTS = [
     dict(
         name="conv_backward_four_nested_loops",
@@ -378,5 +641,143 @@ VARIANTS = [
     return float(loss / N), dscores / N
     rows = np.arange(N)
     correct = scores[rows, y][:, None]""",
+    ),
+    # A flat index unravelled per entry, and the norms written out as square roots of sums.
+    dict(
+        name="gradcheck_flat_index_and_explicit_norms",
+        cell="gradcheck_code",
+        old=_GC_BODY0 + _GC_HEAD1 + _GC_BODY1,
+        new="""    grad = np.zeros(x.shape)
+    for flat in range(x.size):
+        i = np.unravel_index(flat, x.shape)
+        saved = x[i]
+        x[i] = saved + h
+        up = f(x)
+        x[i] = saved - h
+        down = f(x)
+        x[i] = saved
+        grad[i] = (up - down) / (2 * h)
+    return grad"""
+        + _GC_HEAD1
+        + """    diff = np.sqrt(np.sum((a - b) ** 2))
+    total = np.sqrt(np.sum(a**2)) + np.sqrt(np.sum(b**2))
+    return 0.0 if total == 0 else float(diff / total)""",
+    ),
+    # einsum, and a dict cache.
+    dict(
+        name="affine_einsum_dict_cache",
+        cell="affine_code",
+        old=_AFF_BODY0 + _AFF_HEAD1 + _AFF_BODY1,
+        new="""    y = np.einsum("nd,dm->nm", x, W) + b
+    return y, {"x": x, "W": W}"""
+        + _AFF_HEAD1
+        + """    x, W = cache["x"], cache["W"]
+    return {
+        "dx": np.einsum("nm,dm->nd", dy, W),
+        "dW": np.einsum("nd,nm->dm", x, dy),
+        "db": np.einsum("nm->m", dy),
+    }""",
+    ),
+    # The boolean mask of active units as the cache, np.where both ways.
+    dict(
+        name="relu_where_mask_cache",
+        cell="relu_code",
+        old=_RELU_BODY0 + _RELU_HEAD1 + _RELU_BODY1,
+        new="""    active = x > 0
+    return np.where(active, x, 0.0), active"""
+        + _RELU_HEAD1
+        + """    return {"dx": np.where(cache, dout, 0.0)}""",
+    ),
+    # log-sum-exp per row, and probabilities minus a one-hot matrix.
+    dict(
+        name="softmax_loss_logsumexp_onehot",
+        cell="softmax_loss_code",
+        old=_SM_BODY0,
+        new="""    N = scores.shape[0]
+    m = scores.max(axis=1, keepdims=True)                          # (N, 1)
+    lse = m[:, 0] + np.log(np.sum(np.exp(scores - m), axis=1))     # (N,)
+    loss = np.mean(lse - scores[np.arange(N), y])
+    onehot = np.zeros_like(scores)
+    onehot[np.arange(N), y] = 1.0
+    return float(loss), (np.exp(scores - lse[:, None]) - onehot) / N""",
+    ),
+    # The network written out with matrix products instead of the layer functions.
+    dict(
+        name="two_layer_inline_matrix_products",
+        cell="two_layer_code",
+        old=_TL_BODY0,
+        new="""    X, y = batch
+    W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
+    pre = X @ W1 + b1                                              # (N, H)
+    hid = np.maximum(pre, 0.0)
+    scores = hid @ W2 + b2                                         # (N, C)
+    data_loss, dscores = softmax_loss(scores, y)
+    loss = data_loss + 0.5 * reg * (np.sum(W1**2) + np.sum(W2**2))
+    dpre = (dscores @ W2.T) * (pre > 0)                            # (N, H)
+    return loss, {
+        "W1": X.T @ dpre + reg * W1,
+        "b1": dpre.sum(axis=0),
+        "W2": hid.T @ dscores + reg * W2,
+        "b2": dscores.sum(axis=0),
+    }""",
+    ),
+    # Loops over the keys, copies updated in place, Adam's moments as m + (1 - beta) (g - m).
+    dict(
+        name="optimisers_loops_over_keys",
+        cell="optim_code",
+        old=_OPT_BODY0 + _OPT_HEAD1 + _OPT_BODY1 + _OPT_HEAD2 + _OPT_BODY2,
+        new="""    new = {}
+    for k in params:
+        new[k] = params[k].copy()
+        new[k] -= lr * grads[k]
+    return new"""
+        + _OPT_HEAD1
+        + """    new_params, new_v = {}, {}
+    for k, p in params.items():
+        new_v[k] = mu * state["v"][k] - lr * grads[k]
+        new_params[k] = p + new_v[k]
+    return new_params, {"v": new_v}"""
+        + _OPT_HEAD2
+        + """    t = state["t"] + 1
+    new_params, m, v = {}, {}, {}
+    for k in params:
+        g = grads[k]
+        m[k] = state["m"][k] + (1.0 - beta1) * (g - state["m"][k])
+        v[k] = state["v"][k] + (1.0 - beta2) * (g * g - state["v"][k])
+        m_hat = m[k] / (1.0 - beta1**t)
+        v_hat = v[k] / (1.0 - beta2**t)
+        new_params[k] = params[k] - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return new_params, {"t": t, "m": m, "v": v}""",
+    ),
+    # Every window at once (sliding_window_view) contracted with einsum; dx by filter offsets.
+    dict(
+        name="conv_sliding_windows_einsum",
+        cell="conv_code",
+        old=_CONV_BODY0 + _CONV_HEAD1 + _CONV_BODY1,
+        new="""    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    Ho = 1 + (H + 2 * pad - HH) // stride
+    Wo = 1 + (W + 2 * pad - WW) // stride
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (HH, WW), axis=(2, 3))
+    win = win[:, :, ::stride, ::stride][:, :, :Ho, :Wo]            # (N, C, Ho, Wo, HH, WW)
+    out = np.einsum("nchwij,fcij->nfhw", win, w) + b[None, :, None, None]
+    return out, (x, w, stride, pad)"""
+        + _CONV_HEAD1
+        + """    x, w, stride, pad = cache
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    Ho, Wo = dout.shape[2:]
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (HH, WW), axis=(2, 3))
+    win = win[:, :, ::stride, ::stride][:, :, :Ho, :Wo]            # (N, C, Ho, Wo, HH, WW)
+    dw = np.einsum("nfhw,nchwij->fcij", dout, win)
+    dxp = np.zeros_like(xp)
+    for i in range(HH):
+        for j in range(WW):
+            rows = slice(i, i + stride * Ho, stride)
+            cols = slice(j, j + stride * Wo, stride)
+            dxp[:, :, rows, cols] += np.einsum("nfhw,fc->nchw", dout, w[:, :, i, j])
+    return {"dx": dxp[:, :, pad:pad + H, pad:pad + W], "dw": dw, "db": dout.sum(axis=(0, 2, 3))}""",
     ),
 ]
