@@ -10,11 +10,11 @@ Four plausible students per assignment:
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 
 from build import ROOT, solution_notebook, source_ids
+from catalogue import load_catalogue, mutate
 
 OUT = ROOT / "examples" / "submitted"
 BOB_BUG = {
@@ -31,26 +31,15 @@ BOB_BUG = {
 }
 
 
-def catalogue(aid: str) -> list[dict]:
-    path = ROOT / "tests" / "catalogue" / f"{aid}.py"
-    spec = importlib.util.spec_from_file_location(f"catalogue_{aid}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.MUTANTS
-
-
 def is_answer(cell: dict) -> bool:
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
 
 def with_bug(aid: str) -> dict:
-    nb = solution_notebook(aid)
-    entries = catalogue(aid)
+    """The source with one catalogue entry applied: BOB_BUG's, else the first mutant."""
+    entries = load_catalogue(aid)
     bug = next((m for m in entries if m["name"] == BOB_BUG.get(aid)), entries[0])
-    for cell in nb["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == bug["cell"]:
-            cell["source"] = cell["source"].replace(bug["old"], bug["new"], 1)
-    return nb
+    return mutate(aid, bug)
 
 
 def half_done(aid: str) -> dict:
