@@ -129,13 +129,20 @@ class Worker:
         names = sorted(k for k, v in self.ns.items() if callable(v) and not k.startswith("_"))
         return {"ok": True, "errors": errors, "names": names}
 
-    def call(self, header: dict, blobs: list[bytes]):
-        fn = self.ns.get(header["fn"])
+    def function(self, name: str):
+        """(the student's function ``name``, None), or (None, a "Missing" reply)."""
+        fn = self.ns.get(name)
         if fn is None or not callable(fn):
-            return {
+            return None, {
                 "ok": False,
-                "error": {"type": "Missing", "message": header["fn"], "traceback": ""},
-            }, None
+                "error": {"type": "Missing", "message": name, "traceback": ""},
+            }
+        return fn, None
+
+    def call(self, header: dict, blobs: list[bytes]):
+        fn, missing = self.function(header["fn"])
+        if missing:
+            return missing, None
         args = self.ch.decode(header["args"], blobs, self.resolve)
         kwargs = self.ch.decode(header["kwargs"], blobs, self.resolve)
         before = snapshot_arrays(args, "args") + snapshot_arrays(kwargs, "kwargs")
@@ -158,12 +165,9 @@ class Worker:
     def call_many(self, header: dict, blobs: list[bytes]):
         """Call one function on many argument sets (e.g. every nudged input of a numerical
         derivative) in one round trip; stops at the first call that raises."""
-        fn = self.ns.get(header["fn"])
-        if fn is None or not callable(fn):
-            return {
-                "ok": False,
-                "error": {"type": "Missing", "message": header["fn"], "traceback": ""},
-            }, None
+        fn, missing = self.function(header["fn"])
+        if missing:
+            return missing, None
         calls = self.ch.decode(header["calls"], blobs, self.resolve)
         pick = header.get("pick")
         results = []
