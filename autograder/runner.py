@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder import given_blocks
 from autograder import limits as grading_limits
 from autograder.intake import IntakeError, extract_module, read_notebook_file
 from autograder.limits import GradingLimits
@@ -102,6 +103,7 @@ def grade(
         grading=limits,
         missing_cells=tuple(extracted.missing),
         hide=submission.folders_to_hide(hide),
+        given=given_blocks.files_for(assignment),
     )
     plugin = GradingPlugin(session, load_reference(assignment))
     try:

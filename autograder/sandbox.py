@@ -153,7 +153,12 @@ class Slot:
 
 @dataclass
 class RunDir:
-    """A private directory with the worker's scripts, the helper package and a scratch cwd."""
+    """A private directory with the worker's scripts, the helper package and a scratch cwd.
+
+    ``lib`` holds the sandboxed scripts, the student package ``s30kit`` and the assignment's
+    given blocks (``lib/given/``, exactly the files released with it), so the student's
+    ``from given.layers import ...`` resolves to the kit's copy, never to a file they edited.
+    """
 
     root: Path
     lib: Path = field(init=False)
@@ -164,7 +169,9 @@ class RunDir:
         self.work = self.root / "work"
 
     @classmethod
-    def create(cls, base: Path | None, owner: int | None) -> RunDir:
+    def create(
+        cls, base: Path | None, owner: int | None, given: dict[str, str] | None = None
+    ) -> RunDir:
         if base is not None:
             base.mkdir(parents=True, exist_ok=True, mode=0o711)
             os.chmod(base, 0o711)
@@ -181,6 +188,9 @@ class RunDir:
             rd.lib / "s30kit",
             ignore=shutil.ignore_patterns("__pycache__"),
         )
+        for rel, text in (given or {}).items():
+            (rd.lib / rel).parent.mkdir(parents=True, exist_ok=True)
+            (rd.lib / rel).write_text(text)
         if owner is not None:
             os.chown(rd.work, owner, owner)
             for path in [rd.lib, *rd.lib.rglob("*")]:
@@ -258,7 +268,9 @@ class Confinement:
     seccomp: bool = False
 
     @classmethod
-    def plan(cls, limits: Limits, hide: list[Path]) -> Confinement:
+    def plan(
+        cls, limits: Limits, hide: list[Path], given: dict[str, str] | None = None
+    ) -> Confinement:
         layers = probe()
         conf = cls(
             limits,
@@ -269,7 +281,7 @@ class Confinement:
         if layers["root"]:
             conf.slot = Slot(RUNS_BASE / "slots")
         conf.rundir = RunDir.create(
-            RUNS_BASE if conf.slot else None, conf.slot.uid if conf.slot else None
+            RUNS_BASE if conf.slot else None, conf.slot.uid if conf.slot else None, given
         )
         return conf
 

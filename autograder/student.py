@@ -72,6 +72,7 @@ class StudentSession:
         max_restarts: crash/timeout restarts allowed before the remaining tests are not run.
         missing_cells: answer cells the submission lacks (named in "not defined" messages).
         hide: folders the worker must not see.
+        given: the assignment's given blocks (``{"given/layers.py": text, ...}``).
     """
 
     def __init__(
@@ -82,10 +83,13 @@ class StudentSession:
         max_restarts: int = 4,
         missing_cells: tuple[str, ...] = (),
         hide: tuple[Path, ...] = (),
+        given: dict[str, str] | None = None,
     ):
         self.cells = cells
         self.grading = grading
-        self.process = WorkerProcess(limits or grading.sandbox(), hide, grading.load_timeout_s)
+        self.process = WorkerProcess(
+            limits or grading.sandbox(), hide, grading.load_timeout_s, given
+        )
         self.missing_cells = list(missing_cells)
         self.budget_left = grading.call_budget_s
         self.max_restarts = max_restarts

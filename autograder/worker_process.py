@@ -70,11 +70,19 @@ class WorkerProcess:
         limits: the worker's resource limits.
         hide: folders the worker must not see (besides the kit).
         load_timeout: seconds for the hello and for loading the cells.
+        given: the assignment's given blocks, ``{"given/layers.py": text, ...}``.
     """
 
-    def __init__(self, limits: Limits, hide: tuple[Path, ...] = (), load_timeout: float = 10.0):
+    def __init__(
+        self,
+        limits: Limits,
+        hide: tuple[Path, ...] = (),
+        load_timeout: float = 10.0,
+        given: dict[str, str] | None = None,
+    ):
         self.limits = limits
         self.hide = list(hide)
+        self.given = dict(given or {})
         self.load_timeout = load_timeout
         self.conf: Confinement | None = None
         self.state: dict = {}
@@ -103,7 +111,7 @@ class WorkerProcess:
         """
         self.kill()
         self.generation += 1
-        self.conf = self.conf or Confinement.plan(self.limits, self.hide)
+        self.conf = self.conf or Confinement.plan(self.limits, self.hide, self.given)
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         self.proc = subprocess.Popen(

@@ -4,7 +4,9 @@
     python scripts/build.py solutions   # solutions/<ID>/<ID>.ipynb: markers removed, executed
     python scripts/build.py check       # release/ and solutions/ are in sync with source/
 
-``release/`` and ``solutions/`` are never edited by hand.
+``release/`` and ``solutions/`` are never edited by hand. Nor are the ``given/`` folders beside
+the notebooks: ``release`` and ``solutions`` write them from the kit's ``given/`` (see
+``autograder/given_blocks.py``), and ``check`` compares them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
+from autograder import given_blocks  # noqa: E402
 from autograder.registry import ASSIGNMENT_IDS, source_notebook  # noqa: E402
 
 
@@ -70,7 +73,9 @@ def nbgrader(*args: str, cwd: Path) -> None:
 
 
 def generate_release(course_root: Path, ids: list[str]) -> None:
+    """Write each assignment's given blocks into its source folder, then run nbgrader."""
     for aid in ids:
+        given_blocks.write(aid, course_root / "source" / aid)
         nbgrader("generate_assignment", aid, "--force", cwd=course_root)
 
 
@@ -94,6 +99,7 @@ def build_solutions(ids: list[str]) -> None:
         nb = nbformat.from_dict(solution_notebook(aid))
         out_dir = ROOT / "solutions" / aid
         out_dir.mkdir(parents=True, exist_ok=True)
+        given_blocks.write(aid, out_dir)
         t0 = time.monotonic()
         NotebookClient(
             nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(out_dir)}}
@@ -110,6 +116,10 @@ def check_release(ids: list[str], release_dir: Path = ROOT / "release") -> list[
         shutil.copy2(ROOT / "nbgrader_config.py", tmp)
         for aid in ids:
             shutil.copytree(ROOT / "source" / aid, tmp / "source" / aid)
+            problems += [
+                f"source/{p}" for p in given_blocks.out_of_sync(aid, ROOT / "source" / aid)
+            ]
+            problems += [f"release/{p}" for p in given_blocks.out_of_sync(aid, release_dir / aid)]
         generate_release(tmp, ids)
         for aid in ids:
             want = json.loads((tmp / "release" / aid / f"{aid}.ipynb").read_text())
@@ -132,6 +142,7 @@ def check_solutions(ids: list[str], solutions_dir: Path = ROOT / "solutions") ->
         if not path.is_file():
             problems.append(f"solutions/{aid} is missing: run `python scripts/build.py solutions`")
             continue
+        problems += [f"solutions/{p}" for p in given_blocks.out_of_sync(aid, solutions_dir / aid)]
         have = json.loads(path.read_text())
         want = solution_notebook(aid)
         if [_source(c) for c in have["cells"]] != [c["source"] for c in want["cells"]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
-from conftest import answer_cell, grade_notebook, solution_notebook
+from conftest import answer_cell, grade_notebook, load_catalogue, mutate, solution_notebook
 
 from autograder.plugin import apply_dependencies
 from autograder.student import StudentSession
@@ -108,3 +108,17 @@ def test_a_forward_bug_is_charged_to_the_forward_not_to_its_exact_backward(tmp_p
     for g in ("dx", "dW", "db"):
         assert status[f"affine_backward_gradcheck[{g}]"]["status"] == "passed", g
     assert "numerical" not in status["affine_forward_matches_reference"]["message"]
+
+
+def test_a_downstream_test_of_a_correct_function_names_the_upstream_bug(tmp_path):
+    """22's MLP backward without the square in tanh's derivative: the MLP's own gradient checks
+    fail, and the (correct) loss function's training test, which fails only because it trains
+    through that MLP, says that it uses the MLP's code and to fix that first."""
+    aid = "22_scaling_laws"
+    (entry,) = [m for m in load_catalogue(aid) if m["name"] == "tanh_derivative_not_squared"]
+    report = grade_notebook(mutate(aid, entry), aid, tmp_path)
+    status = {t["name"]: t for t in report["tests"]}
+    assert status["mlp_backward_gradcheck[dW1]"]["status"] == "failed"
+    downstream = status["mlp_loss_trains_like_reference"]
+    assert downstream["status"] == "failed"
+    assert "uses your code of grade cell(s) 'mlp'" in downstream["message"], downstream["message"]

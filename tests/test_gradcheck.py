@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from s30kit.gradcheck import check_layer, check_loss, compare, rel_error
-from s30kit.layers import affine_backward, affine_forward, softmax
+from given.gradcheck import check_layer, check_loss, compare, rel_error
+from given.layers import affine_backward, affine_forward, softmax
 
 
 def softmax_forward(x):

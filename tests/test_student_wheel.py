@@ -67,9 +67,12 @@ def test_the_wheel_installs_in_a_fresh_venv_and_runs_every_release_setup(wheel, 
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     for aid in ASSIGNMENTS:
+        # the student's folder: a copy of the release (the notebook and its given/ blocks)
+        folder = tmp_path / "student" / aid
+        shutil.copytree(release_notebook(aid).parent, folder)
         code = "import s30kit, sys\n" + setup_code(aid) + "\nprint(s30kit.__file__)"
         run = subprocess.run(
-            [str(py), "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+            [str(py), "-c", code], cwd=folder, capture_output=True, text=True, timeout=120
         )
         assert run.returncode == 0, f"{aid}: {run.stderr[-1500:]}"
         assert str(venv) in run.stdout, f"{aid} imported s30kit from {run.stdout.strip()}"

@@ -28,8 +28,8 @@ from autograder.testing import layer_gradcheck
 from autograder.testing import loss_gradcheck
 from autograder.testing import train_with_student
 from autograder.testing.inputs import onehot
-from s30kit.optim import Adam
-from s30kit.optim import train
+from given.optim import Adam
+from given.optim import train
 
 
 # ------------------------------------------------------------------------------ ca_rule (8)

@@ -26,12 +26,12 @@ from autograder.testing import loss_gradcheck
 from autograder.testing import student_numerical_gradient
 from autograder.testing.inputs import perturbed
 from autograder.testing.inputs import rnn_seq_inputs
+from given.gradcheck import compare
+from given.layers import softmax
 from s30kit.data.char_rnn import VOCAB
 from s30kit.data.char_rnn import encode
 from s30kit.data.char_rnn import grammar_corpus
 from s30kit.data.char_rnn import windows
-from s30kit.gradcheck import compare
-from s30kit.layers import softmax
 
 PARAMS = ["E", "Wx", "Wh", "b", "Wy", "by"]
 # char_rnn_loss runs the student's RNN (grade cells rnn_step and rnn); sample runs rnn_step_forward

@@ -29,8 +29,8 @@ from autograder.testing import loss_gradcheck
 from autograder.testing.inputs import lstm_seq_inputs
 from autograder.testing.inputs import lstm_step_inputs
 from autograder.testing.inputs import perturbed
+from given.layers import sigmoid
 from s30kit.datasets import recall_first
-from s30kit.layers import sigmoid
 
 LSTM_STEP_GRADS = ["dx", "dh_prev", "dc_prev", "dW", "db"]
 LSTM_SEQ_GRADS = ["dx", "dh0", "dc0", "dW", "db"]

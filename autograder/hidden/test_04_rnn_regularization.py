@@ -34,10 +34,10 @@ from autograder.testing import train_both
 from autograder.testing.inputs import keep_mask
 from autograder.testing.inputs import lstm_seq_inputs
 from autograder.testing.inputs import perturbed
+from given.recurrent import lstm_backward
+from given.recurrent import lstm_forward
 from s30kit.data.rnn_regularization import make_topic_language
 from s30kit.data.rnn_regularization import sample_topic_text
-from s30kit.recurrent import lstm_backward
-from s30kit.recurrent import lstm_forward
 
 MODES = ["none", "zaremba", "recurrent", "variational"]
 MASK_KEYS = {

@@ -34,9 +34,9 @@ from autograder.testing import loss_gradcheck
 from autograder.testing import memoised
 from autograder.testing import student_numerical_gradient
 from autograder.testing import train_with_student
+from given.gradcheck import compare
+from given.optim import train
 from s30kit.data.keeping_nn_simple import diagonal_band
-from s30kit.gradcheck import compare
-from s30kit.optim import train
 
 PARAM_NAMES = ("mu1", "log_sigma1", "b1", "mu2", "log_sigma2", "b2")
 

@@ -27,9 +27,9 @@ from autograder.testing import layer_gradcheck
 from autograder.testing import loss_gradcheck
 from autograder.testing import memoised
 from autograder.testing import train_with_student
-from s30kit.gradcheck import compare
-from s30kit.gradcheck import step_size
-from s30kit.optim import train
+from given.gradcheck import compare
+from given.gradcheck import step_size
+from given.optim import train
 
 THETA_NAMES = ["dlog_a", "dalpha", "dlog_c"]
 

@@ -34,7 +34,7 @@ from autograder.testing import graded
 from autograder.testing import layer_gradcheck
 from autograder.testing import loss_gradcheck
 from autograder.testing import train_with_student
-from s30kit.optim import train
+from given.optim import train
 
 LN2 = np.log(2.0)
 

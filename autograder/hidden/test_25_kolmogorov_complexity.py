@@ -27,12 +27,12 @@ from autograder.testing import graded
 from autograder.testing import layer_gradcheck
 from autograder.testing import loss_gradcheck
 from autograder.testing import train_with_student
+from given.optim import train
 from s30kit.data.kolmogorov_complexity import fair_coin
 from s30kit.data.kolmogorov_complexity import lfsr
 from s30kit.data.kolmogorov_complexity import markov_source
 from s30kit.data.kolmogorov_complexity import periodic
 from s30kit.data.kolmogorov_complexity import random_markov_table
-from s30kit.optim import train
 
 
 # ------------------------------------------------------------------------------ helpers

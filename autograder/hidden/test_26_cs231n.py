@@ -33,9 +33,9 @@ from autograder.testing import expect_tuple
 from autograder.testing import graded
 from autograder.testing import layer_gradcheck
 from autograder.testing import loss_gradcheck
+from given.gradcheck import compare
+from given.gradcheck import step_size
 from s30kit.data.cs231n import spiral
-from s30kit.gradcheck import compare
-from s30kit.gradcheck import step_size
 
 
 # ------------------------------------------------------------------------------ helpers

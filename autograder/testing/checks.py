@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from autograder.student import Handle, StudentProxy
-from s30kit.gradcheck import rel_error
+from given.gradcheck import rel_error
 
 KINDS = ("forward", "gradcheck", "training", "property", "integrity")
 

@@ -20,7 +20,7 @@ from autograder.testing.checks import (
     type_name,
 )
 from autograder.testing.memo import copy_inputs, digest, memoised
-from s30kit.gradcheck import (
+from given.gradcheck import (
     GradReport,
     TensorCheck,
     compare,
@@ -245,7 +245,7 @@ def loss_gradcheck(
         memo: the ``memo`` fixture, so cases (one per parameter) share one computation.
 
     Returns:
-        A :class:`~s30kit.gradcheck.GradReport`; ``report[name]`` is a parameter's check and
+        A :class:`~given.gradcheck.GradReport`; ``report[name]`` is a parameter's check and
         ``report["loss"]`` the loss value's.
 
     Raises:

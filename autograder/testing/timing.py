@@ -16,7 +16,7 @@ import numpy as np
 from autograder.student import StudentProxy, StudentTimeout
 from autograder.testing.checks import Fail, call_forward
 from autograder.testing.memo import copy_inputs
-from s30kit.gradcheck import split_outputs
+from given.gradcheck import split_outputs
 
 
 def reference_seconds(call) -> float:

@@ -14,7 +14,7 @@ import numpy as np
 from autograder.student import StudentProxy
 from autograder.testing.checks import Fail, expect_loss_pair
 from autograder.testing.memo import copy_inputs
-from s30kit.optim import TrainingDiverged, train
+from given.optim import TrainingDiverged, train
 
 
 def train_with_student(
@@ -34,8 +34,8 @@ def train_with_student(
         student: the fixture.
         loss_fn: ``loss_fn(params, batch) -> (loss, grads)`` in the student's code.
         params: initial parameters (copied).
-        batches: what :func:`s30kit.optim.train` takes (a list, or a function of the step).
-        steps, lr, clip: Adam's schedule, as in :func:`s30kit.optim.train`.
+        batches: what :func:`given.optim.train` takes (a list, or a function of the step).
+        steps, lr, clip: Adam's schedule, as in :func:`given.optim.train`.
         timeout: seconds allowed for one call.
         max_seconds: seconds allowed for the whole run (a backward computed by finite
             differences would otherwise hold grading up for minutes, one slow step at a time).

@@ -1,3 +1,5 @@
+# Given to you ready-made for this assignment: read it, use it, do not edit it.
+# (Generated from the kit's given/gradcheck.py by `make release`.)
 """Numerical gradient checking, shared by the notebooks' visible checks and the autograder.
 
 The protocol (see the kit's SECURITY.md):
@@ -19,6 +21,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+
+#: Assignments that grade this module's functions; it is never released with them
+#: (26_cs231n grades numerical_gradient, relative_error and grad_check).
+ANSWERS_FOR = ("26_cs231n",)
 
 __all__ = [
     "TensorCheck",
