@@ -337,6 +337,24 @@ MUTANTS = [
 ]
 
 
+def _backward_head(fn: str, dout: str, upstream: str, returns: str) -> str:
+    """The reference's text between ``<fn>_forward``'s body and ``<fn>_backward``'s: two blank
+    lines, the signature and the docstring (all four backwards here follow one layout)."""
+    return f'''
+
+
+def {fn}_backward({dout}, cache):
+    """Backward pass of {fn}_forward.
+
+    Inputs:
+        {dout}: {upstream}.
+        cache: from {fn}_forward.
+    Returns:
+        {returns}.
+    """
+'''
+
+
 # ------------------------------------------------------------------------------ variants
 # Reference text the variants below rewrite whole (function bodies, and the backward's header
 # between them, so that a variant may change the cache's layout).
@@ -349,19 +367,12 @@ _SDPA_FWD = """    dk = Q.shape[-1]
     cache = (Q, K, V, A)
     return O, A, cache"""
 
-_SDPA_BWD_HEAD = '''
-
-
-def sdpa_backward(dO, cache):
-    """Backward pass of sdpa_forward.
-
-    Inputs:
-        dO: (..., Tq, dv) upstream gradient of the output O.
-        cache: from sdpa_forward.
-    Returns:
-        dict with 'dQ': (..., Tq, dk), 'dK': (..., Tk, dk), 'dV': (..., Tk, dv).
-    """
-'''
+_SDPA_BWD_HEAD = _backward_head(
+    "sdpa",
+    "dO",
+    "(..., Tq, dv) upstream gradient of the output O",
+    "dict with 'dQ': (..., Tq, dk), 'dK': (..., Tk, dk), 'dV': (..., Tk, dv)",
+)
 
 _SDPA_BWD = """    Q, K, V, A = cache
     dk = Q.shape[-1]
@@ -383,19 +394,12 @@ _MHA_FWD = """    B, T, d = X.shape
     cache = (X, Wq, Wk, Wv, Wo, n_heads, Oc, sdpa_cache)
     return Y, A, cache"""
 
-_MHA_BWD_HEAD = '''
-
-
-def mha_backward(dY, cache):
-    """Backward pass of mha_forward.
-
-    Inputs:
-        dY: (B, T, d) upstream gradient of Y.
-        cache: from mha_forward.
-    Returns:
-        dict with 'dX': (B, T, d) and 'dWq', 'dWk', 'dWv', 'dWo': (d, d).
-    """
-'''
+_MHA_BWD_HEAD = _backward_head(
+    "mha",
+    "dY",
+    "(B, T, d) upstream gradient of Y",
+    "dict with 'dX': (B, T, d) and 'dWq', 'dWk', 'dWv', 'dWo': (d, d)",
+)
 
 _MHA_BWD = """    X, Wq, Wk, Wv, Wo, h, Oc, sdpa_cache = cache
     B, T, d = X.shape
@@ -425,19 +429,12 @@ _LN_FWD = """    mu = x.mean(axis=-1, keepdims=True)                            
     cache = (xhat, inv_std, gamma)
     return y, cache"""
 
-_LN_BWD_HEAD = '''
-
-
-def layernorm_backward(dy, cache):
-    """Backward pass of layernorm_forward.
-
-    Inputs:
-        dy: (..., d) upstream gradient.
-        cache: from layernorm_forward.
-    Returns:
-        dict with 'dx': (..., d), 'dgamma': (d,), 'dbeta': (d,).
-    """
-'''
+_LN_BWD_HEAD = _backward_head(
+    "layernorm",
+    "dy",
+    "(..., d) upstream gradient",
+    "dict with 'dx': (..., d), 'dgamma': (d,), 'dbeta': (d,)",
+)
 
 _LN_BWD = """    xhat, inv_std, gamma = cache
     dxhat = dy * gamma                                             # (..., d)
@@ -451,19 +448,12 @@ _FFN_FWD = """    h, cache1 = affine_forward(x, W1, b1)                         
     y, cache2 = affine_forward(r, W2, b2)                          # (..., d)
     return y, (cache1, cache_relu, cache2)"""
 
-_FFN_BWD_HEAD = '''
-
-
-def ffn_backward(dy, cache):
-    """Backward pass of ffn_forward.
-
-    Inputs:
-        dy: (..., d) upstream gradient.
-        cache: from ffn_forward.
-    Returns:
-        dict with 'dx': (..., d), 'dW1': (d, d_ff), 'db1': (d_ff,), 'dW2': (d_ff, d), 'db2': (d,).
-    """
-'''
+_FFN_BWD_HEAD = _backward_head(
+    "ffn",
+    "dy",
+    "(..., d) upstream gradient",
+    "dict with 'dx': (..., d), 'dW1': (d, d_ff), 'db1': (d_ff,), 'dW2': (d_ff, d), 'db2': (d,)",
+)
 
 _FFN_BWD = """    cache1, cache_relu, cache2 = cache
     g2 = affine_backward(dy, cache2)
