@@ -70,6 +70,31 @@ def numerical_backward(
     )
 
 
+def mutant(name: str, cell: str, old: str, new: str, *catches: str) -> dict:
+    """A catalogue entry for a wrong implementation: ``new`` replaces ``old`` in ``cell``.
+
+    Args:
+        name: the entry's name (its report is ``mutant-<name>``).
+        cell: the answer cell's ``grade_id``.
+        old: the exact text of the reference the entry replaces (it must occur once in the cell).
+        new: the wrong text put in its place.
+        *catches: the hidden tests the mutant must fail.
+
+    Returns:
+        ``dict(name, cell, old, new, catches)``, the form ``scripts/catalogue.py`` loads.
+    """
+    return dict(name=name, cell=cell, old=old, new=new, catches=list(catches))
+
+
+def variant(name: str, cell: str, old: str, new: str) -> dict:
+    """A catalogue entry for a correct alternative, which must earn full marks.
+
+    Returns:
+        ``dict(name, cell, old, new)``: as :func:`mutant`, without ``catches``.
+    """
+    return dict(name=name, cell=cell, old=old, new=new)
+
+
 def rewrites(cell: str, old: str, **wrong: tuple[str, list[str]]) -> list[dict]:
     """Catalogue entries that rewrite the same text ``old`` of ``cell`` in different ways.
 
@@ -81,10 +106,7 @@ def rewrites(cell: str, old: str, **wrong: tuple[str, list[str]]) -> list[dict]:
     Returns:
         The entries, as ``dict(name, cell, old, new, catches)``.
     """
-    return [
-        dict(name=name, cell=cell, old=old, new=new, catches=catches)
-        for name, (new, catches) in wrong.items()
-    ]
+    return [mutant(name, cell, old, new, *catches) for name, (new, catches) in wrong.items()]
 
 
 def numerical_backward_mutant(
@@ -113,4 +135,4 @@ def numerical_backward_mutant(
     """
     unpack, newline, rest = old.partition("\n")
     body = numerical_backward(f"{unpack}\n{setup}", objective, grads)
-    return dict(name=name, cell=cell, old=old, new=body + newline + rest, catches=list(catches))
+    return mutant(name, cell, old, body + newline + rest, *catches)

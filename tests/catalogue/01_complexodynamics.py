@@ -4,7 +4,7 @@ Each mutant replaces one exact substring of one answer cell of the source notebo
 stripped).
 """
 
-from mutants import fd_loop, rewrites
+from mutants import fd_loop, mutant, rewrites, variant
 
 # The reference backward of the softmax table (the body only).
 _CA_RULE_BACKWARD_BODY = """    X, W, logq = cache
@@ -40,12 +40,12 @@ _CODELENGTH_ALL = _CODELENGTH_FORWARD + ["state_codelength_matches_reference[wid
 
 MUTANTS = [
     # ---------------------------------------------------------------- ca_rule
-    dict(
-        name="numerical_backward",
-        cell="ca_rule_code",
-        old=_CA_RULE_BACKWARD_BODY,
-        new=_CA_RULE_NUMERICAL_BACKWARD,
-        catches=["ca_rule_backward_fast_at_realistic_size"],
+    mutant(
+        "numerical_backward",
+        "ca_rule_code",
+        _CA_RULE_BACKWARD_BODY,
+        _CA_RULE_NUMERICAL_BACKWARD,
+        "ca_rule_backward_fast_at_realistic_size",
     ),
     *rewrites(
         "ca_rule_code",
@@ -60,65 +60,61 @@ MUTANTS = [
             [*_CA_RULE_GRADCHECKS, _CA_RULE_FAST, "ca_rule_loss_gradcheck"],
         ),
     ),
-    dict(
-        name="table_gradient_skips_the_softmax",
-        cell="ca_rule_code",
-        old='"dW": X.T @ da',
-        new='"dW": X.T @ dlogq',
-        catches=[
-            "ca_rule_backward_gradcheck[dW]",
-            _CA_RULE_FAST,
-            "ca_rule_loss_gradcheck",
-            "ca_rule_loss_trains_like_reference",
-        ],
+    mutant(
+        "table_gradient_skips_the_softmax",
+        "ca_rule_code",
+        '"dW": X.T @ da',
+        '"dW": X.T @ dlogq',
+        "ca_rule_backward_gradcheck[dW]",
+        _CA_RULE_FAST,
+        "ca_rule_loss_gradcheck",
+        "ca_rule_loss_trains_like_reference",
     ),
     # The cache holds log2-probabilities; exp() of them is not q. Only the backward is wrong, so
     # the forward tests pass and the gradient checks (against the student's own forward) fail.
-    dict(
-        name="probabilities_from_logq_with_exp",
-        cell="ca_rule_code",
-        old="q = np.exp2(logq)",
-        new="q = np.exp(logq)",
-        catches=[*_CA_RULE_GRADCHECKS, _CA_RULE_FAST, *_LOSS_CHECKS],
+    mutant(
+        "probabilities_from_logq_with_exp",
+        "ca_rule_code",
+        "q = np.exp2(logq)",
+        "q = np.exp(logq)",
+        *_CA_RULE_GRADCHECKS,
+        _CA_RULE_FAST,
+        *_LOSS_CHECKS,
     ),
-    dict(
-        name="log_sum_exp_without_max_shift",
-        cell="ca_rule_code",
-        old="log_z = m + np.log(np.exp(a - m).sum(axis=1, keepdims=True))",
-        new="log_z = np.log(np.exp(a).sum(axis=1, keepdims=True))",
-        catches=["ca_rule_forward_matches_reference[large_logits]"],
+    mutant(
+        "log_sum_exp_without_max_shift",
+        "ca_rule_code",
+        "log_z = m + np.log(np.exp(a - m).sum(axis=1, keepdims=True))",
+        "log_z = np.log(np.exp(a).sum(axis=1, keepdims=True))",
+        "ca_rule_forward_matches_reference[large_logits]",
     ),
-    dict(
-        name="forward_in_nats",
-        cell="ca_rule_code",
-        old="logq = (a - log_z) / LN2 ",
-        new="logq = (a - log_z) ",
+    mutant(
+        "forward_in_nats",
+        "ca_rule_code",
+        "logq = (a - log_z) / LN2 ",
+        "logq = (a - log_z) ",
         # The backward (left in bits) no longer differentiates this forward, so the gradient
         # checks against the student's own forward fail too.
-        catches=[
-            "ca_rule_forward_matches_reference[onehot_N12]",
-            "ca_rule_forward_matches_reference[batch1]",
-            "ca_rule_forward_matches_reference[soft_X]",
-            "ca_rule_forward_matches_reference[large_logits]",
-            "ca_rule_forward_is_a_normalised_distribution",
-            *_CA_RULE_GRADCHECKS,
-            _CA_RULE_FAST,
-            "ca_rule_loss_value_matches_reference",
-            *_LOSS_CHECKS,
-            "ca_rule_loss_is_bits_per_cell",
-        ],
+        "ca_rule_forward_matches_reference[onehot_N12]",
+        "ca_rule_forward_matches_reference[batch1]",
+        "ca_rule_forward_matches_reference[soft_X]",
+        "ca_rule_forward_matches_reference[large_logits]",
+        "ca_rule_forward_is_a_normalised_distribution",
+        *_CA_RULE_GRADCHECKS,
+        _CA_RULE_FAST,
+        "ca_rule_loss_value_matches_reference",
+        *_LOSS_CHECKS,
+        "ca_rule_loss_is_bits_per_cell",
     ),
     # ---------------------------------------------------------------- ca_rule_loss
-    dict(
-        name="loss_sums_instead_of_averaging",
-        cell="ca_rule_loss_code",
-        old="bits = -logq[rows, y].mean()",
-        new="bits = -logq[rows, y].sum()",
-        catches=[
-            "ca_rule_loss_value_matches_reference",
-            *_LOSS_CHECKS,
-            "ca_rule_loss_is_bits_per_cell",
-        ],
+    mutant(
+        "loss_sums_instead_of_averaging",
+        "ca_rule_loss_code",
+        "bits = -logq[rows, y].mean()",
+        "bits = -logq[rows, y].sum()",
+        "ca_rule_loss_value_matches_reference",
+        *_LOSS_CHECKS,
+        "ca_rule_loss_is_bits_per_cell",
     ),
     *rewrites(
         "ca_rule_loss_code",
@@ -129,20 +125,20 @@ MUTANTS = [
             _LOSS_CHECKS + ["ca_rule_loss_learns_the_law"],
         ),
     ),
-    dict(
-        name="grads_keyed_like_the_backward",
-        cell="ca_rule_loss_code",
-        old='return float(bits), {"W": ca_rule_backward(dlogq, cache)["dW"]}',
-        new='return float(bits), {"dW": ca_rule_backward(dlogq, cache)["dW"]}',
-        catches=_LOSS_CHECKS + ["ca_rule_loss_learns_the_law"],
+    mutant(
+        "grads_keyed_like_the_backward",
+        "ca_rule_loss_code",
+        'return float(bits), {"W": ca_rule_backward(dlogq, cache)["dW"]}',
+        'return float(bits), {"dW": ca_rule_backward(dlogq, cache)["dW"]}',
+        *_LOSS_CHECKS + ["ca_rule_loss_learns_the_law"],
     ),
     # ---------------------------------------------------------------- extract_rule
-    dict(
-        name="rule_number_bits_reversed",
-        cell="extract_rule_code",
-        old="2 ** np.arange(8)",
-        new="2 ** np.arange(7, -1, -1)",
-        catches=_EXTRACT_CHECKS,
+    mutant(
+        "rule_number_bits_reversed",
+        "extract_rule_code",
+        "2 ** np.arange(8)",
+        "2 ** np.arange(7, -1, -1)",
+        *_EXTRACT_CHECKS,
     ),
     *rewrites(
         "extract_rule_code",
@@ -154,12 +150,12 @@ MUTANTS = [
         ),
     ),
     # ---------------------------------------------------------------- state_codelength
-    dict(
-        name="laplace_instead_of_kt",
-        cell="state_codelength_code",
-        old="p1 = (n1 + 0.5) / (n + 1.0)",
-        new="p1 = (n1 + 1.0) / (n + 2.0)",
-        catches=_CODELENGTH_FORWARD + ["state_codelength_order_and_chaos"],
+    mutant(
+        "laplace_instead_of_kt",
+        "state_codelength_code",
+        "p1 = (n1 + 0.5) / (n + 1.0)",
+        "p1 = (n1 + 1.0) / (n + 2.0)",
+        *_CODELENGTH_FORWARD + ["state_codelength_order_and_chaos"],
     ),
     *rewrites(
         "state_codelength_code",
@@ -184,26 +180,22 @@ MUTANTS = [
             _CODELENGTH_ALL + ["state_codelength_order_and_chaos"],
         ),
     ),
-    dict(
-        name="context_order_hard_coded",
-        cell="state_codelength_code",
-        old="    T, W = rows.shape\n",
-        new="    T, W = rows.shape\n    k = 4\n",
-        catches=[
-            "state_codelength_matches_reference[biased_k0]",
-            "state_codelength_matches_reference[rule30_k6]",
-        ],
+    mutant(
+        "context_order_hard_coded",
+        "state_codelength_code",
+        "    T, W = rows.shape\n",
+        "    T, W = rows.shape\n    k = 4\n",
+        "state_codelength_matches_reference[biased_k0]",
+        "state_codelength_matches_reference[rule30_k6]",
     ),
-    dict(
-        name="context_wraps_around_the_ring",
-        cell="state_codelength_code",
-        old="ctx = 2 * ctx + padded[:, k - j: k - j + W]",
-        new="ctx = 2 * ctx + np.roll(rows, j, axis=1)",
+    mutant(
+        "context_wraps_around_the_ring",
+        "state_codelength_code",
+        "ctx = 2 * ctx + padded[:, k - j: k - j + W]",
+        "ctx = 2 * ctx + np.roll(rows, j, axis=1)",
         # (A single-seed rule-30 row has zeros at both ends, so wrapping changes nothing there.)
-        catches=[
-            "state_codelength_matches_reference[random_k4]",
-            "state_codelength_is_a_prequential_code",
-        ],
+        "state_codelength_matches_reference[random_k4]",
+        "state_codelength_is_a_prequential_code",
     ),
 ]
 
@@ -234,11 +226,11 @@ _CA_RULE_CELL_BODIES = _CA_RULE_FORWARD_BODY + "\n" + _CA_RULE_BACKWARD_DOC + _C
 # another numbering of the contexts): they must still score full marks, which shows that the
 # time budget and the tolerances are fair.
 VARIANTS = [
-    dict(
-        name="ca_rule_backward_loops_over_cells",
-        cell="ca_rule_code",
-        old=_CA_RULE_BACKWARD_BODY,
-        new="""    X, W, logq = cache
+    variant(
+        "ca_rule_backward_loops_over_cells",
+        "ca_rule_code",
+        _CA_RULE_BACKWARD_BODY,
+        """    X, W, logq = cache
     dX, dW = np.zeros_like(X), np.zeros_like(W)
     for n in range(X.shape[0]):
         q_n = 2.0 ** logq[n]
@@ -247,16 +239,16 @@ VARIANTS = [
         dX[n] = W @ da_n
     return {"dX": dX, "dW": dW}""",
     ),
-    dict(
-        name="ca_rule_loss_from_logits_directly",
-        cell="ca_rule_loss_code",
-        old="""    logq, cache = ca_rule_forward(X, params["W"])           # (N, 2)
+    variant(
+        "ca_rule_loss_from_logits_directly",
+        "ca_rule_loss_code",
+        """    logq, cache = ca_rule_forward(X, params["W"])           # (N, 2)
     rows = np.arange(N)
     bits = -logq[rows, y].mean()
     dlogq = np.zeros_like(logq)                             # (N, 2)
     dlogq[rows, y] = -1.0 / N
     return float(bits), {"W": ca_rule_backward(dlogq, cache)["dW"]}""",
-        new="""    a = X @ params["W"]                                      # (N, 2)
+        """    a = X @ params["W"]                                      # (N, 2)
     z = a[:, 1] - a[:, 0]                                    # logit of "next cell is 1"
     sign = 2.0 * y - 1.0
     bits = np.logaddexp(0.0, -sign * z).mean() / np.log(2.0)
@@ -265,11 +257,11 @@ VARIANTS = [
     dW = X.T @ np.stack([-dz, dz], axis=1)
     return float(bits), {"W": dW}""",
     ),
-    dict(
-        name="state_codelength_python_loop",
-        cell="state_codelength_code",
-        old="    padded = np.concatenate(",
-        new="""    bits = np.zeros((T, W))
+    variant(
+        "state_codelength_python_loop",
+        "state_codelength_code",
+        "    padded = np.concatenate(",
+        """    bits = np.zeros((T, W))
     for t in range(T):
         counts = {}
         for i in range(W):
@@ -283,11 +275,11 @@ VARIANTS = [
     ),
     # logaddexp instead of the max shift; the cache is a dict of the inputs only and the
     # backward recomputes the softmax, with einsum instead of matmul.
-    dict(
-        name="ca_rule_logaddexp_dict_cache_einsum",
-        cell="ca_rule_code",
-        old=_CA_RULE_CELL_BODIES,
-        new="""    a = X @ W                                            # (N, 2)
+    variant(
+        "ca_rule_logaddexp_dict_cache_einsum",
+        "ca_rule_code",
+        _CA_RULE_CELL_BODIES,
+        """    a = X @ W                                            # (N, 2)
     log_z = np.logaddexp(a[:, 0], a[:, 1])[:, None]      # (N, 1)
     logq = (a - log_z) * (1.0 / np.log(2.0))             # (N, 2)
     return logq, {"X": X, "W": W}
@@ -304,11 +296,11 @@ VARIANTS = [
     ),
     # Two outcomes: the softmax is a sigmoid of the logit difference d = a1 - a0; softplus for
     # the forward, a closure as the cache, the gradient through d.
-    dict(
-        name="ca_rule_sigmoid_of_difference_closure_cache",
-        cell="ca_rule_code",
-        old=_CA_RULE_CELL_BODIES,
-        new="""    a = X @ W
+    variant(
+        "ca_rule_sigmoid_of_difference_closure_cache",
+        "ca_rule_code",
+        _CA_RULE_CELL_BODIES,
+        """    a = X @ W
     d = a[:, 1] - a[:, 0]                                # (N,) logit of "next cell is 1"
     logq = -np.stack([np.logaddexp(0.0, d), np.logaddexp(0.0, -d)], axis=1) / np.log(2.0)
 
@@ -325,35 +317,35 @@ VARIANTS = [
     return {"dX": da @ W.T, "dW": X.T @ da}""",
     ),
     # The loss with a one-hot mask of the targets instead of fancy indexing.
-    dict(
-        name="ca_rule_loss_one_hot_mask",
-        cell="ca_rule_loss_code",
-        old="""    rows = np.arange(N)
+    variant(
+        "ca_rule_loss_one_hot_mask",
+        "ca_rule_loss_code",
+        """    rows = np.arange(N)
     bits = -logq[rows, y].mean()
     dlogq = np.zeros_like(logq)                             # (N, 2)
     dlogq[rows, y] = -1.0 / N
     return float(bits), {"W": ca_rule_backward(dlogq, cache)["dW"]}""",
-        new="""    Y = np.eye(2)[y]                                        # (N, 2) one-hot targets
+        """    Y = np.eye(2)[y]                                        # (N, 2) one-hot targets
     bits = -np.sum(Y * logq) / N
     grads = ca_rule_backward(-Y / N, cache)
     return bits, {"W": grads["dW"]}""",
     ),
     # A comparison instead of argmax (strict, so a tie gives 0) and a NumPy integer rule number
     # from bit shifts (the visible check accepts np.integer).
-    dict(
-        name="extract_rule_comparison_and_shifts",
-        cell="extract_rule_code",
-        old="""    table = np.argmax(W, axis=1).astype(np.int64)              # (8,)
+    variant(
+        "extract_rule_comparison_and_shifts",
+        "extract_rule_code",
+        """    table = np.argmax(W, axis=1).astype(np.int64)              # (8,)
     return table, int(np.sum(table * 2 ** np.arange(8)))""",
-        new="""    table = (W[:, 1] > W[:, 0]).astype(np.int64)
+        """    table = (W[:, 1] > W[:, 0]).astype(np.int64)
     return table, table @ (1 << np.arange(8))""",
     ),
-    dict(
-        name="extract_rule_loop_and_binary_string",
-        cell="extract_rule_code",
-        old="""    table = np.argmax(W, axis=1).astype(np.int64)              # (8,)
+    variant(
+        "extract_rule_loop_and_binary_string",
+        "extract_rule_code",
+        """    table = np.argmax(W, axis=1).astype(np.int64)              # (8,)
     return table, int(np.sum(table * 2 ** np.arange(8)))""",
-        new="""    table = np.zeros(8, dtype=np.int64)
+        """    table = np.zeros(8, dtype=np.int64)
     for k in range(8):
         if W[k, 1] > W[k, 0]:
             table[k] = 1
@@ -363,11 +355,11 @@ VARIANTS = [
     # One pass over the cells, all rows at once, with a (T, 2**k, 2) table of counts and the
     # context as a shift register (most recent cell = least significant bit: another numbering
     # of the same contexts).
-    dict(
-        name="state_codelength_count_table_shift_register",
-        cell="state_codelength_code",
-        old="    padded = np.concatenate(",
-        new="""    counts = np.zeros((T, 2**k, 2))                     # (T, contexts, value)
+    variant(
+        "state_codelength_count_table_shift_register",
+        "state_codelength_code",
+        "    padded = np.concatenate(",
+        """    counts = np.zeros((T, 2**k, 2))                     # (T, contexts, value)
     ctx = np.zeros(T, dtype=np.int64)                   # context of cell i in every row
     mask = 2**k - 1
     t_idx = np.arange(T)

@@ -4,7 +4,7 @@ Each mutant replaces one exact substring of one answer cell of the source notebo
 stripped).
 """
 
-from mutants import numerical_backward
+from mutants import mutant, numerical_backward, variant
 
 # The step backward as written in the reference (the body only).
 _STEP_BACKWARD_BODY = """    x, h_prev, Wx, Wh, h = cache
@@ -23,210 +23,186 @@ _STEP_NUMERICAL_BACKWARD = numerical_backward(
 )
 
 MUTANTS = [
-    dict(
-        name="step_backward_numerical",
-        cell="rnn_step_code",
-        old=_STEP_BACKWARD_BODY,
-        new=_STEP_NUMERICAL_BACKWARD,
-        catches=["rnn_step_backward_fast", "rnn_backward_fast"],
+    mutant(
+        "step_backward_numerical",
+        "rnn_step_code",
+        _STEP_BACKWARD_BODY,
+        _STEP_NUMERICAL_BACKWARD,
+        "rnn_step_backward_fast",
+        "rnn_backward_fast",
     ),
-    dict(
+    mutant(
         # the gradient is not passed back through the tanh
-        name="step_backward_missing_tanh_derivative",
-        cell="rnn_step_code",
-        old="da = dh * (1.0 - h**2)",
-        new="da = dh",
-        catches=[
-            "rnn_step_backward_gradcheck[dx]",
-            "rnn_step_backward_gradcheck[dWx]",
-            "rnn_step_backward_gradcheck[dWh]",
-            "rnn_backward_gradcheck[dWx]",
-            "rnn_backward_gradcheck[dWh]",
-            "char_rnn_loss_gradcheck[Wx]",
-            "char_rnn_loss_gradcheck[Wh]",
-            # fast, but it counts only when the gradient check passes
-            "rnn_step_backward_fast",
-        ],
+        "step_backward_missing_tanh_derivative",
+        "rnn_step_code",
+        "da = dh * (1.0 - h**2)",
+        "da = dh",
+        "rnn_step_backward_gradcheck[dx]",
+        "rnn_step_backward_gradcheck[dWx]",
+        "rnn_step_backward_gradcheck[dWh]",
+        "rnn_backward_gradcheck[dWx]",
+        "rnn_backward_gradcheck[dWh]",
+        "char_rnn_loss_gradcheck[Wx]",
+        "char_rnn_loss_gradcheck[Wh]",
+        # fast, but it counts only when the gradient check passes
+        "rnn_step_backward_fast",
     ),
-    dict(
+    mutant(
         # the recurrent weight not transposed in the hidden-state gradient
-        name="step_backward_untransposed_Wh",
-        cell="rnn_step_code",
-        old='"dh_prev": da @ Wh.T',
-        new='"dh_prev": da @ Wh',
-        catches=[
-            "rnn_step_backward_gradcheck[dh_prev]",
-            "rnn_backward_gradcheck[dh0]",
-            "rnn_gradient_flows_through_time",
-        ],
+        "step_backward_untransposed_Wh",
+        "rnn_step_code",
+        '"dh_prev": da @ Wh.T',
+        '"dh_prev": da @ Wh',
+        "rnn_step_backward_gradcheck[dh_prev]",
+        "rnn_backward_gradcheck[dh0]",
+        "rnn_gradient_flows_through_time",
     ),
-    dict(
+    mutant(
         # forward-only bug: the bias is forgotten (the backward is self-consistent)
-        name="step_forward_forgets_bias",
-        cell="rnn_step_code",
-        old="a = x @ Wx + h_prev @ Wh + b   # (B, H) pre-activation",
-        new="a = x @ Wx + h_prev @ Wh       # (B, H) pre-activation",
-        catches=[
-            "rnn_step_forward_matches_reference",
-            "rnn_forward_matches_reference",
-            "rnn_step_backward_gradcheck[db]",
-            "char_rnn_loss_value",
-        ],
+        "step_forward_forgets_bias",
+        "rnn_step_code",
+        "a = x @ Wx + h_prev @ Wh + b   # (B, H) pre-activation",
+        "a = x @ Wx + h_prev @ Wh       # (B, H) pre-activation",
+        "rnn_step_forward_matches_reference",
+        "rnn_forward_matches_reference",
+        "rnn_step_backward_gradcheck[db]",
+        "char_rnn_loss_value",
     ),
-    dict(
+    mutant(
         # the recurrent weight gradient overwritten at every step instead of summed over time
-        name="bptt_weight_gradient_not_accumulated",
-        cell="rnn_code",
-        old='dWh = dWh + g["dWh"]',
-        new='dWh = g["dWh"]',
-        catches=[
-            "rnn_backward_gradcheck[dWh]",
-            "char_rnn_loss_gradcheck[Wh]",
-            "char_rnn_training_loss_falls_and_tracks_reference",
-        ],
+        "bptt_weight_gradient_not_accumulated",
+        "rnn_code",
+        'dWh = dWh + g["dWh"]',
+        'dWh = g["dWh"]',
+        "rnn_backward_gradcheck[dWh]",
+        "char_rnn_loss_gradcheck[Wh]",
+        "char_rnn_training_loss_falls_and_tracks_reference",
     ),
-    dict(
+    mutant(
         # the hidden-state gradient is not carried from step t + 1 to step t (truncated to 1)
-        name="bptt_hidden_gradient_not_carried",
-        cell="rnn_code",
-        old="g = rnn_step_backward(dhs[:, t] + dh, caches[t])",
-        new="g = rnn_step_backward(dhs[:, t], caches[t])",
-        catches=[
-            "rnn_backward_gradcheck[dh0]",
-            "rnn_backward_gradcheck[dx]",
-            "rnn_gradient_flows_through_time",
-            "char_rnn_loss_gradcheck[Wh]",
-            "rnn_backward_fast",
-        ],
+        "bptt_hidden_gradient_not_carried",
+        "rnn_code",
+        "g = rnn_step_backward(dhs[:, t] + dh, caches[t])",
+        "g = rnn_step_backward(dhs[:, t], caches[t])",
+        "rnn_backward_gradcheck[dh0]",
+        "rnn_backward_gradcheck[dx]",
+        "rnn_gradient_flows_through_time",
+        "char_rnn_loss_gradcheck[Wh]",
+        "rnn_backward_fast",
     ),
-    dict(
+    mutant(
         # the loss summed over the batch instead of averaged (missing 1/B)
-        name="loss_summed_over_batch",
-        cell="char_rnn_loss_code",
-        old="loss, dlogits = softmax_cross_entropy(logits, targets)"
+        "loss_summed_over_batch",
+        "char_rnn_loss_code",
+        "loss, dlogits = softmax_cross_entropy(logits, targets)"
         "                 # dlogits (B, T, V)",
-        new="loss, dlogits = softmax_cross_entropy(logits, targets)\n"
+        "loss, dlogits = softmax_cross_entropy(logits, targets)\n"
         "    loss, dlogits = loss * B, dlogits * B",
-        catches=[
-            "char_rnn_loss_value",
-            "char_rnn_loss_is_ln_V_with_zero_readout",
-            "char_rnn_loss_is_a_mean",
-        ],
+        "char_rnn_loss_value",
+        "char_rnn_loss_is_ln_V_with_zero_readout",
+        "char_rnn_loss_is_a_mean",
     ),
-    dict(
+    mutant(
         # the embedding gradient written with fancy-index assignment: repeated characters
         # overwrite each other instead of adding up (the scatter-add is lost)
-        name="embedding_gradient_assigned_not_added",
-        cell="char_rnn_loss_code",
-        old='dE = embedding_backward(g["dx"], emb_cache)["dE"]                      # (V, D)',
-        new='dE = np.zeros_like(params["E"])\n    dE[inputs] = g["dx"]',
-        catches=["char_rnn_loss_gradcheck[E]"],
+        "embedding_gradient_assigned_not_added",
+        "char_rnn_loss_code",
+        'dE = embedding_backward(g["dx"], emb_cache)["dE"]                      # (V, D)',
+        'dE = np.zeros_like(params["E"])\n    dE[inputs] = g["dx"]',
+        "char_rnn_loss_gradcheck[E]",
     ),
-    dict(
+    mutant(
         # the read-out weight gradient divided by B * T a second time
-        name="readout_gradient_double_averaged",
-        cell="char_rnn_loss_code",
-        old="dWy = hs.reshape(B * T, H).T @ dlogits.reshape(B * T, V)               # (H, V)",
-        new="dWy = hs.reshape(B * T, H).T @ dlogits.reshape(B * T, V) / (B * T)",
-        catches=[
-            "char_rnn_loss_gradcheck[Wy]",
-            "char_rnn_training_loss_falls_and_tracks_reference",
-        ],
+        "readout_gradient_double_averaged",
+        "char_rnn_loss_code",
+        "dWy = hs.reshape(B * T, H).T @ dlogits.reshape(B * T, V)               # (H, V)",
+        "dWy = hs.reshape(B * T, H).T @ dlogits.reshape(B * T, V) / (B * T)",
+        "char_rnn_loss_gradcheck[Wy]",
+        "char_rnn_training_loss_falls_and_tracks_reference",
     ),
-    dict(
+    mutant(
         # off by one: the model is trained to predict the character it is reading
-        name="targets_not_shifted",
-        cell="char_rnn_loss_code",
-        old="inputs, targets = ids[:, :-1], ids[:, 1:]",
-        new="inputs, targets = ids[:, :-1], ids[:, :-1]",
+        "targets_not_shifted",
+        "char_rnn_loss_code",
+        "inputs, targets = ids[:, :-1], ids[:, 1:]",
+        "inputs, targets = ids[:, :-1], ids[:, :-1]",
         # its gradients are exact for the loss it computes: only the loss value (a forward
         # test) and training (which follows the reference's curve) catch it
-        catches=[
-            "char_rnn_loss_value",
-            "char_rnn_training_loss_falls_and_tracks_reference",
-        ],
+        "char_rnn_loss_value",
+        "char_rnn_training_loss_falls_and_tracks_reference",
     ),
-    dict(
+    mutant(
         # the temperature is ignored
-        name="sample_ignores_temperature",
-        cell="sample_code",
-        old="p = softmax(logits / temperature)",
-        new="p = softmax(logits)",
-        catches=[
-            "sample_seeded_matches_reference",
-            "sample_follows_tempered_softmax",
-            "sample_low_temperature_is_greedy",
-        ],
+        "sample_ignores_temperature",
+        "sample_code",
+        "p = softmax(logits / temperature)",
+        "p = softmax(logits)",
+        "sample_seeded_matches_reference",
+        "sample_follows_tempered_softmax",
+        "sample_low_temperature_is_greedy",
     ),
-    dict(
+    mutant(
         # the sampled character is not fed back: every step reads the seed character again
-        name="sample_does_not_feed_back",
-        cell="sample_code",
-        old='h, _ = rnn_step_forward(params["E"][ix], h,',
-        new='h, _ = rnn_step_forward(params["E"][np.asarray(seed_ix)], h,',
-        catches=[
-            "sample_greedy_matches_reference",
-            "sample_seeded_matches_reference",
-            "sample_low_temperature_is_greedy",
-        ],
+        "sample_does_not_feed_back",
+        "sample_code",
+        'h, _ = rnn_step_forward(params["E"][ix], h,',
+        'h, _ = rnn_step_forward(params["E"][np.asarray(seed_ix)], h,',
+        "sample_greedy_matches_reference",
+        "sample_seeded_matches_reference",
+        "sample_low_temperature_is_greedy",
     ),
     # ---- added for the own-forward gradient checks: bugs each check catches on its own
-    dict(
+    mutant(
         # the bias gradient averaged over the batch instead of summed
-        name="step_backward_bias_gradient_averaged",
-        cell="rnn_step_code",
-        old='"dWh": h_prev.T @ da, "db": da.sum(axis=0)}',
-        new='"dWh": h_prev.T @ da, "db": da.mean(axis=0)}',
-        catches=[
-            "rnn_step_backward_gradcheck[db]",
-            "rnn_backward_gradcheck[db]",
-            "char_rnn_loss_gradcheck[b]",
-            "rnn_step_backward_fast",
-        ],
+        "step_backward_bias_gradient_averaged",
+        "rnn_step_code",
+        '"dWh": h_prev.T @ da, "db": da.sum(axis=0)}',
+        '"dWh": h_prev.T @ da, "db": da.mean(axis=0)}',
+        "rnn_step_backward_gradcheck[db]",
+        "rnn_backward_gradcheck[db]",
+        "char_rnn_loss_gradcheck[b]",
+        "rnn_step_backward_fast",
     ),
-    dict(
+    mutant(
         # forward bug: every step starts again from h0 (the hidden state is not carried), with
         # the reference BPTT kept: the forward tests and the flow-through-time property see it
-        name="rnn_forward_restarts_from_h0",
-        cell="rnn_code",
-        old="h, step_cache = rnn_step_forward(x[:, t], h, Wx, Wh, b)",
-        new="h, step_cache = rnn_step_forward(x[:, t], h0, Wx, Wh, b)",
-        catches=[
-            "rnn_forward_matches_reference",
-            "rnn_gradient_flows_through_time",
-            "char_rnn_loss_value",
-        ],
+        "rnn_forward_restarts_from_h0",
+        "rnn_code",
+        "h, step_cache = rnn_step_forward(x[:, t], h, Wx, Wh, b)",
+        "h, step_cache = rnn_step_forward(x[:, t], h0, Wx, Wh, b)",
+        "rnn_forward_matches_reference",
+        "rnn_gradient_flows_through_time",
+        "char_rnn_loss_value",
     ),
-    dict(
+    mutant(
         # one uniform number for the whole batch: every sequence samples the same characters
-        name="sample_one_uniform_for_the_batch",
-        cell="sample_code",
-        old="u = rng.random(B)                                   # (B,)",
-        new="u = np.full(B, rng.random())",
-        catches=["sample_seeded_matches_reference", "sample_follows_tempered_softmax"],
+        "sample_one_uniform_for_the_batch",
+        "sample_code",
+        "u = rng.random(B)                                   # (B,)",
+        "u = np.full(B, rng.random())",
+        "sample_seeded_matches_reference",
+        "sample_follows_tempered_softmax",
     ),
-    dict(
+    mutant(
         # the read-out bias gradient averaged over the B * T predictions a second time
-        name="readout_bias_gradient_double_averaged",
-        cell="char_rnn_loss_code",
-        old='"by": dlogits.sum(axis=(0, 1))}',
-        new='"by": dlogits.mean(axis=(0, 1))}',
-        catches=[
-            "char_rnn_loss_gradcheck[by]",
-            "char_rnn_training_loss_falls_and_tracks_reference",
-        ],
+        "readout_bias_gradient_double_averaged",
+        "char_rnn_loss_code",
+        '"by": dlogits.sum(axis=(0, 1))}',
+        '"by": dlogits.mean(axis=(0, 1))}',
+        "char_rnn_loss_gradcheck[by]",
+        "char_rnn_training_loss_falls_and_tracks_reference",
     ),
 ]
 
 
 # Correct but slow or differently written implementations: they must still score full marks.
 VARIANTS = [
-    dict(
+    variant(
         # the integrity budget catches finite differences, not honest Python loops
-        name="rnn_step_backward_loops_over_the_batch",
-        cell="rnn_step_code",
-        old=_STEP_BACKWARD_BODY,
-        new="""    x, h_prev, Wx, Wh, h = cache
+        "rnn_step_backward_loops_over_the_batch",
+        "rnn_step_code",
+        _STEP_BACKWARD_BODY,
+        """    x, h_prev, Wx, Wh, h = cache
     grads = {"dx": np.zeros_like(x), "dh_prev": np.zeros_like(h_prev),
              "dWx": np.zeros_like(Wx), "dWh": np.zeros_like(Wh), "db": np.zeros(Wh.shape[1])}
     for n in range(x.shape[0]):
@@ -238,13 +214,12 @@ VARIANTS = [
         grads["db"] += da
     return grads""",
     ),
-    dict(
+    variant(
         # inverse-transform sampling with searchsorted, row by row: the same draws
-        name="sample_with_searchsorted",
-        cell="sample_code",
-        old="ix = (np.cumsum(p, axis=1) <= u[:, None]).sum(axis=1)",
-        new="ix = np.array([np.searchsorted(np.cumsum(p[r]), u[r], side='right') "
-        "for r in range(B)])",
+        "sample_with_searchsorted",
+        "sample_code",
+        "ix = (np.cumsum(p, axis=1) <= u[:, None]).sum(axis=1)",
+        "ix = np.array([np.searchsorted(np.cumsum(p[r]), u[r], side='right') for r in range(B)])",
     ),
 ]
 
@@ -321,12 +296,12 @@ _LOSS_BODY = """    ids = batch
                   "Wy": dWy, "by": dlogits.sum(axis=(0, 1))}"""
 
 VARIANTS += [
-    dict(
+    variant(
         # a dict cache holding the pre-activation; the backward recomputes tanh, with einsum
-        name="rnn_step_einsum_dict_cache_recomputes_tanh",
-        cell="rnn_step_code",
-        old=_STEP_FORWARD_AND_BACKWARD,
-        new='''    pre = np.einsum("bd,dh->bh", x, Wx) + np.einsum("bk,kh->bh", h_prev, Wh) + b
+        "rnn_step_einsum_dict_cache_recomputes_tanh",
+        "rnn_step_code",
+        _STEP_FORWARD_AND_BACKWARD,
+        '''    pre = np.einsum("bd,dh->bh", x, Wx) + np.einsum("bk,kh->bh", h_prev, Wh) + b
     return np.tanh(pre), {"x": x, "h_prev": h_prev, "Wx": Wx, "Wh": Wh, "pre": pre}
 
 
@@ -341,13 +316,13 @@ def rnn_step_backward(dh, cache):
         "db": np.einsum("bh->h", dpre),
     }''',
     ),
-    dict(
+    variant(
         # the whole sequence in the cache as stacked arrays; BPTT written out in place (it does
         # not call rnn_step_backward) and the weight gradients summed over time in one product
-        name="rnn_bptt_inline_with_stacked_cache",
-        cell="rnn_code",
-        old=_SEQ_FORWARD_AND_BACKWARD,
-        new='''    B, T, D = x.shape
+        "rnn_bptt_inline_with_stacked_cache",
+        "rnn_code",
+        _SEQ_FORWARD_AND_BACKWARD,
+        '''    B, T, D = x.shape
     H = h0.shape[1]
     hs = np.zeros((B, T + 1, H))          # hs[:, 0] is h0, hs[:, t + 1] the state after step t
     hs[:, 0] = h0
@@ -373,12 +348,12 @@ def rnn_backward(dhs, cache):
         "db": das.sum(axis=(0, 1)),
     }''',
     ),
-    dict(
+    variant(
         # one-hot embedding (a matrix product) and a hand-written log-softmax (logsumexp)
-        name="char_rnn_loss_onehot_and_logsumexp",
-        cell="char_rnn_loss_code",
-        old=_LOSS_BODY,
-        new="""    V = params["E"].shape[0]
+        "char_rnn_loss_onehot_and_logsumexp",
+        "char_rnn_loss_code",
+        _LOSS_BODY,
+        """    V = params["E"].shape[0]
     H = params["Wh"].shape[0]
     xs, ys = batch[:, :-1], batch[:, 1:]
     B, T = xs.shape
@@ -403,25 +378,25 @@ def rnn_backward(dhs, cache):
     }
     return float(loss), grads""",
     ),
-    dict(
+    variant(
         # the docstring's draws through rng.choice, one row at a time: choice(V, p=row) takes
         # one uniform number per call and picks by the same cumulative rule
-        name="sample_with_rng_choice_per_row",
-        cell="sample_code",
-        old="""            u = rng.random(B)                                   # (B,)
+        "sample_with_rng_choice_per_row",
+        "sample_code",
+        """            u = rng.random(B)                                   # (B,)
             ix = (np.cumsum(p, axis=1) <= u[:, None]).sum(axis=1)
             ix = np.minimum(ix, p.shape[1] - 1)""",
-        new="""            ix = np.array([rng.choice(p.shape[1], p=p[r]) for r in range(B)])""",
+        """            ix = np.array([rng.choice(p.shape[1], p=p[r]) for r in range(B)])""",
     ),
-    dict(
+    variant(
         # a stable tempered softmax written out, and a Python loop over the rows
-        name="sample_hand_written_softmax_row_loop",
-        cell="sample_code",
-        old="""            p = softmax(logits / temperature)                   # (B, V)
+        "sample_hand_written_softmax_row_loop",
+        "sample_code",
+        """            p = softmax(logits / temperature)                   # (B, V)
             u = rng.random(B)                                   # (B,)
             ix = (np.cumsum(p, axis=1) <= u[:, None]).sum(axis=1)
             ix = np.minimum(ix, p.shape[1] - 1)""",
-        new="""            z = logits / temperature
+        """            z = logits / temperature
             w = np.exp(z - z.max(axis=1, keepdims=True))
             probs = w / w.sum(axis=1, keepdims=True)
             u = rng.random(B)

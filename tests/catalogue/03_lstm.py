@@ -4,7 +4,7 @@ Each mutant replaces one exact substring of one answer cell of the source notebo
 stripped).
 """
 
-from mutants import numerical_backward
+from mutants import mutant, numerical_backward, variant
 
 # The step backward as written in the reference (the body only).
 _STEP_BACKWARD_BODY = """    z, W, f, i, g, o, c_prev, tanh_c = cache
@@ -39,195 +39,176 @@ _STEP_NUMERICAL_BACKWARD = numerical_backward(
 )
 
 MUTANTS = [
-    dict(
-        name="step_backward_numerical",
-        cell="lstm_step_code",
-        old=_STEP_BACKWARD_BODY,
-        new=_STEP_NUMERICAL_BACKWARD,
-        catches=["lstm_step_backward_fast", "lstm_backward_fast"],
+    mutant(
+        "step_backward_numerical",
+        "lstm_step_code",
+        _STEP_BACKWARD_BODY,
+        _STEP_NUMERICAL_BACKWARD,
+        "lstm_step_backward_fast",
+        "lstm_backward_fast",
     ),
-    dict(
+    mutant(
         # dL/dc through h = o * tanh(c) without the tanh derivative
-        name="step_backward_missing_tanh_derivative_of_c",
-        cell="lstm_step_code",
-        old="dc_total = dc + dh * o * (1.0 - tanh_c**2)",
-        new="dc_total = dc + dh * o",
-        catches=[
-            "lstm_step_backward_gradcheck[dc_prev]",
-            "lstm_step_backward_gradcheck[dW]",
-            "lstm_backward_gradcheck[dc0]",
-            # fast, but the timing counts only when the gradient check passes
-            "lstm_step_backward_fast",
-            "lstm_backward_fast",
-        ],
+        "step_backward_missing_tanh_derivative_of_c",
+        "lstm_step_code",
+        "dc_total = dc + dh * o * (1.0 - tanh_c**2)",
+        "dc_total = dc + dh * o",
+        "lstm_step_backward_gradcheck[dc_prev]",
+        "lstm_step_backward_gradcheck[dW]",
+        "lstm_backward_gradcheck[dc0]",
+        # fast, but the timing counts only when the gradient check passes
+        "lstm_step_backward_fast",
+        "lstm_backward_fast",
     ),
-    dict(
+    mutant(
         # tanh's derivative used for the (sigmoid) forget gate
-        name="step_backward_wrong_sigmoid_derivative",
-        cell="lstm_step_code",
-        old="df * f * (1.0 - f)",
-        new="df * (1.0 - f**2)",
-        catches=[
-            "lstm_step_backward_gradcheck[dx]",
-            "lstm_step_backward_gradcheck[dh_prev]",
-            "lstm_step_backward_gradcheck[dW]",
-            "lstm_step_backward_gradcheck[db]",
-            "lstm_step_backward_fast",
-        ],
+        "step_backward_wrong_sigmoid_derivative",
+        "lstm_step_code",
+        "df * f * (1.0 - f)",
+        "df * (1.0 - f**2)",
+        "lstm_step_backward_gradcheck[dx]",
+        "lstm_step_backward_gradcheck[dh_prev]",
+        "lstm_step_backward_gradcheck[dW]",
+        "lstm_step_backward_gradcheck[db]",
+        "lstm_step_backward_fast",
     ),
-    dict(
+    mutant(
         # the cell gradient passed back without the forget gate
-        name="step_backward_dc_prev_without_forget_gate",
-        cell="lstm_step_code",
-        old="dc_prev = dc_total * f",
-        new="dc_prev = dc_total",
-        catches=[
-            "lstm_step_backward_gradcheck[dc_prev]",
-            "lstm_step_forget_path",
-            "lstm_backward_gradcheck[dc0]",
-        ],
+        "step_backward_dc_prev_without_forget_gate",
+        "lstm_step_code",
+        "dc_prev = dc_total * f",
+        "dc_prev = dc_total",
+        "lstm_step_backward_gradcheck[dc_prev]",
+        "lstm_step_forget_path",
+        "lstm_backward_gradcheck[dc0]",
     ),
-    dict(
+    mutant(
         # forward-only bug: the candidate enters the cell without the input gate
-        name="step_forward_forgets_input_gate",
-        cell="lstm_step_code",
-        old="c = f * c_prev + i * g                    # (B, H) additive cell update",
-        new="c = f * c_prev + g                        # (B, H) additive cell update",
-        catches=[
-            "lstm_step_forward_matches_reference",
-            "lstm_forward_matches_reference",
-            "lstm_classifier_loss_value",
-            # the reference's backward (with i) is kept, so it is wrong for this forward
-            "lstm_step_backward_gradcheck[dW]",
-        ],
+        "step_forward_forgets_input_gate",
+        "lstm_step_code",
+        "c = f * c_prev + i * g                    # (B, H) additive cell update",
+        "c = f * c_prev + g                        # (B, H) additive cell update",
+        "lstm_step_forward_matches_reference",
+        "lstm_forward_matches_reference",
+        "lstm_classifier_loss_value",
+        # the reference's backward (with i) is kept, so it is wrong for this forward
+        "lstm_step_backward_gradcheck[dW]",
     ),
-    dict(
+    mutant(
         # weight gradient overwritten at every step instead of summed over time
-        name="bptt_weight_gradient_not_accumulated",
-        cell="lstm_code",
-        old='dW = dW + g["dW"]',
-        new='dW = g["dW"]',
-        catches=[
-            "lstm_backward_gradcheck[dW]",
-            "lstm_classifier_loss_gradcheck[W]",
-            "lstm_training_loss_falls_and_tracks_reference",
-        ],
+        "bptt_weight_gradient_not_accumulated",
+        "lstm_code",
+        'dW = dW + g["dW"]',
+        'dW = g["dW"]',
+        "lstm_backward_gradcheck[dW]",
+        "lstm_classifier_loss_gradcheck[W]",
+        "lstm_training_loss_falls_and_tracks_reference",
     ),
-    dict(
+    mutant(
         # the cell gradient is not carried from step t + 1 to step t
-        name="bptt_cell_gradient_not_carried",
-        cell="lstm_code",
-        old="g = lstm_step_backward(dhs[:, t] + dh, dc, caches[t])",
-        new="g = lstm_step_backward(dhs[:, t] + dh, np.zeros_like(dc), caches[t])",
-        catches=[
-            "lstm_backward_gradcheck[dc0]",
-            "lstm_backward_gradcheck[dW]",
-            "lstm_cell_state_carousel",
-            "lstm_backward_fast",
-            # the bias layout is right, so its message points at the BPTT (and, through uses=,
-            # at the failing grade cell lstm)
-            "forget_bias_opens_the_gradient_path",
-        ],
+        "bptt_cell_gradient_not_carried",
+        "lstm_code",
+        "g = lstm_step_backward(dhs[:, t] + dh, dc, caches[t])",
+        "g = lstm_step_backward(dhs[:, t] + dh, np.zeros_like(dc), caches[t])",
+        "lstm_backward_gradcheck[dc0]",
+        "lstm_backward_gradcheck[dW]",
+        "lstm_cell_state_carousel",
+        "lstm_backward_fast",
+        # the bias layout is right, so its message points at the BPTT (and, through uses=,
+        # at the failing grade cell lstm)
+        "forget_bias_opens_the_gradient_path",
     ),
-    dict(
+    mutant(
         # the recurrent hidden-state gradient is dropped: only dhs[:, t] reaches step t
-        name="bptt_recurrent_hidden_gradient_dropped",
-        cell="lstm_code",
-        old="g = lstm_step_backward(dhs[:, t] + dh, dc, caches[t])",
-        new="g = lstm_step_backward(dhs[:, t], dc, caches[t])",
-        catches=[
-            "lstm_backward_gradcheck[dh0]",
-            "lstm_backward_gradcheck[dx]",
-            "lstm_classifier_loss_gradcheck[W]",
-        ],
+        "bptt_recurrent_hidden_gradient_dropped",
+        "lstm_code",
+        "g = lstm_step_backward(dhs[:, t] + dh, dc, caches[t])",
+        "g = lstm_step_backward(dhs[:, t], dc, caches[t])",
+        "lstm_backward_gradcheck[dh0]",
+        "lstm_backward_gradcheck[dx]",
+        "lstm_classifier_loss_gradcheck[W]",
     ),
-    dict(
+    mutant(
         # RNN step backward without the tanh derivative
-        name="rnn_step_backward_missing_tanh_derivative",
-        cell="rnn_code",
-        old="da = dh * (1.0 - h**2)",
-        new="da = dh",
-        catches=[
-            "rnn_step_backward_gradcheck[dx]",
-            "rnn_step_backward_gradcheck[dWx]",
-            "rnn_step_backward_gradcheck[dWh]",
-            "rnn_step_backward_gradcheck[db]",
-            "rnn_backward_gradcheck[dx]",
-            "rnn_backward_gradcheck[dWx]",
-            "rnn_backward_gradcheck[dWh]",
-            "rnn_backward_gradcheck[db]",
-            "rnn_classifier_loss_gradcheck",
-            "rnn_backward_fast",
-        ],
+        "rnn_step_backward_missing_tanh_derivative",
+        "rnn_code",
+        "da = dh * (1.0 - h**2)",
+        "da = dh",
+        "rnn_step_backward_gradcheck[dx]",
+        "rnn_step_backward_gradcheck[dWx]",
+        "rnn_step_backward_gradcheck[dWh]",
+        "rnn_step_backward_gradcheck[db]",
+        "rnn_backward_gradcheck[dx]",
+        "rnn_backward_gradcheck[dWx]",
+        "rnn_backward_gradcheck[dWh]",
+        "rnn_backward_gradcheck[db]",
+        "rnn_classifier_loss_gradcheck",
+        "rnn_backward_fast",
     ),
-    dict(
+    mutant(
         # transposed recurrent weight in the hidden-state gradient
-        name="rnn_step_backward_transposed_Wh",
-        cell="rnn_code",
-        old='"dh_prev": da @ Wh.T',
-        new='"dh_prev": da @ Wh',
-        catches=["rnn_step_backward_gradcheck[dh_prev]", "rnn_backward_gradcheck[dh0]"],
+        "rnn_step_backward_transposed_Wh",
+        "rnn_code",
+        '"dh_prev": da @ Wh.T',
+        '"dh_prev": da @ Wh',
+        "rnn_step_backward_gradcheck[dh_prev]",
+        "rnn_backward_gradcheck[dh0]",
     ),
-    dict(
+    mutant(
         # the forget-gate bias written into the input-gate block
-        name="forget_bias_in_input_gate_block",
-        cell="model_code",
-        old="b[0:H] = forget_bias",
-        new="b[H:2 * H] = forget_bias",
-        catches=["init_lstm_params_layout", "forget_bias_opens_the_gradient_path"],
+        "forget_bias_in_input_gate_block",
+        "model_code",
+        "b[0:H] = forget_bias",
+        "b[H:2 * H] = forget_bias",
+        "init_lstm_params_layout",
+        "forget_bias_opens_the_gradient_path",
     ),
-    dict(
+    mutant(
         # the read-out weight gradient divided by B a second time (the loss is already a mean)
-        name="readout_gradient_double_averaged",
-        cell="model_code",
-        old='grads = {"W": g["dW"], "b": g["db"], "Wy": h_last.T @ dlogits,',
-        new='grads = {"W": g["dW"], "b": g["db"], "Wy": h_last.T @ dlogits / B,',
-        catches=[
-            "lstm_classifier_loss_gradcheck[Wy]",
-            "lstm_training_loss_falls_and_tracks_reference",
-        ],
+        "readout_gradient_double_averaged",
+        "model_code",
+        'grads = {"W": g["dW"], "b": g["db"], "Wy": h_last.T @ dlogits,',
+        'grads = {"W": g["dW"], "b": g["db"], "Wy": h_last.T @ dlogits / B,',
+        "lstm_classifier_loss_gradcheck[Wy]",
+        "lstm_training_loss_falls_and_tracks_reference",
     ),
     # ---- added after the coverage review: every hidden test is named by some mutant
-    dict(
-        name="rnn_step_forward_forgets_bias",
-        cell="rnn_code",
-        old="h = np.tanh(x @ Wx + h_prev @ Wh + b)",
-        new="h = np.tanh(x @ Wx + h_prev @ Wh)",
-        catches=["rnn_forward_matches_reference"],
+    mutant(
+        "rnn_step_forward_forgets_bias",
+        "rnn_code",
+        "h = np.tanh(x @ Wx + h_prev @ Wh + b)",
+        "h = np.tanh(x @ Wx + h_prev @ Wh)",
+        "rnn_forward_matches_reference",
     ),
     # ---- added for the own-forward gradient checks: bugs each check catches on its own
-    dict(
+    mutant(
         # the bias gradient averaged over the batch instead of summed
-        name="step_backward_bias_gradient_averaged",
-        cell="lstm_step_code",
-        old='"dW": z.T @ da, "db": da.sum(axis=0)}',
-        new='"dW": z.T @ da, "db": da.mean(axis=0)}',
-        catches=[
-            "lstm_step_backward_gradcheck[db]",
-            "lstm_backward_gradcheck[db]",
-            "lstm_classifier_loss_gradcheck[b]",
-            "lstm_step_backward_fast",
-        ],
+        "step_backward_bias_gradient_averaged",
+        "lstm_step_code",
+        '"dW": z.T @ da, "db": da.sum(axis=0)}',
+        '"dW": z.T @ da, "db": da.mean(axis=0)}',
+        "lstm_step_backward_gradcheck[db]",
+        "lstm_backward_gradcheck[db]",
+        "lstm_classifier_loss_gradcheck[b]",
+        "lstm_step_backward_fast",
     ),
-    dict(
+    mutant(
         # forward bug of the RNN classifier: it reads the mean hidden state, not the last one
         # (rnn_classifier_loss has no forward test: its gradient check judges its value)
-        name="rnn_classifier_reads_mean_state",
-        cell="model_code",
-        old='params["b"])\n    h_last = hs[:, -1]',
-        new='params["b"])\n    h_last = hs.mean(axis=1)',
-        catches=["rnn_classifier_loss_gradcheck"],
+        "rnn_classifier_reads_mean_state",
+        "model_code",
+        'params["b"])\n    h_last = hs[:, -1]',
+        'params["b"])\n    h_last = hs.mean(axis=1)',
+        "rnn_classifier_loss_gradcheck",
     ),
-    dict(
+    mutant(
         # the read-out bias gradient averaged over the batch a second time
-        name="readout_bias_gradient_double_averaged",
-        cell="model_code",
-        old='"b": g["db"], "Wy": h_last.T @ dlogits, "by": dlogits.sum(axis=0)}',
-        new='"b": g["db"], "Wy": h_last.T @ dlogits, "by": dlogits.mean(axis=0)}',
-        catches=[
-            "lstm_classifier_loss_gradcheck[by]",
-            "lstm_training_loss_falls_and_tracks_reference",
-        ],
+        "readout_bias_gradient_double_averaged",
+        "model_code",
+        '"b": g["db"], "Wy": h_last.T @ dlogits, "by": dlogits.sum(axis=0)}',
+        '"b": g["db"], "Wy": h_last.T @ dlogits, "by": dlogits.mean(axis=0)}',
+        "lstm_classifier_loss_gradcheck[by]",
+        "lstm_training_loss_falls_and_tracks_reference",
     ),
 ]
 
@@ -235,11 +216,11 @@ MUTANTS = [
 # Correct but slow implementations: they must still score full marks (the integrity budget
 # catches finite differences, not honest Python loops).
 VARIANTS = [
-    dict(
-        name="lstm_step_backward_loops_over_the_batch",
-        cell="lstm_step_code",
-        old="    do = dh * tanh_c ",
-        new="""    dz, dW = np.zeros_like(z), np.zeros_like(W)
+    variant(
+        "lstm_step_backward_loops_over_the_batch",
+        "lstm_step_code",
+        "    do = dh * tanh_c ",
+        """    dz, dW = np.zeros_like(z), np.zeros_like(W)
     db, dc_prev = np.zeros(W.shape[1]), np.zeros_like(c_prev)
     for n in range(z.shape[0]):
         dct = dc[n] + dh[n] * o[n] * (1.0 - tanh_c[n] ** 2)
@@ -331,13 +312,13 @@ _LSTM_LOSS_BODY = """    X, y = batch
     hs, cache = lstm_forward(X, zeros, zeros, params["W"], params["b"])   # (B, T, H)"""
 
 VARIANTS += [
-    dict(
+    variant(
         # split weights instead of a concatenation, sigmoid written through tanh, a dict cache
         # of the pre-activations; the backward recomputes every gate from them
-        name="lstm_step_split_weights_dict_cache_recomputes",
-        cell="lstm_step_code",
-        old=_STEP_FORWARD_AND_BACKWARD,
-        new='''    D, H = x.shape[1], h_prev.shape[1]
+        "lstm_step_split_weights_dict_cache_recomputes",
+        "lstm_step_code",
+        _STEP_FORWARD_AND_BACKWARD,
+        '''    D, H = x.shape[1], h_prev.shape[1]
     Wx, Wh = W[:D], W[D:]                       # (D, 4H), (H, 4H)
     pre = x @ Wx + h_prev @ Wh + b              # (B, 4H)
     gates = 0.5 * (1.0 + np.tanh(0.5 * pre))    # sigmoid of every block
@@ -371,13 +352,13 @@ def lstm_step_backward(dh, dc, cache):
         "db": dpre.sum(axis=0),
     }''',
     ),
-    dict(
+    variant(
         # stacked arrays over time in the cache and a BPTT written out in place (it does not
         # call lstm_step_backward); the weight gradient summed over time with einsum
-        name="lstm_bptt_inline_with_stacked_cache",
-        cell="lstm_code",
-        old=_SEQ_FORWARD_AND_BACKWARD,
-        new='''    B, T, D = x.shape
+        "lstm_bptt_inline_with_stacked_cache",
+        "lstm_code",
+        _SEQ_FORWARD_AND_BACKWARD,
+        '''    B, T, D = x.shape
     H = h0.shape[1]
     hs = np.zeros((B, T + 1, H))                # hs[:, 0] = h0
     cs = np.zeros((B, T + 1, H))                # cs[:, 0] = c0
@@ -418,26 +399,26 @@ def lstm_backward(dhs, cache):
         "db": dacts.sum(axis=(0, 1)),
     }''',
     ),
-    dict(
+    variant(
         # another legal draw order (the docstring fixes the distributions, not the order):
         # Wy before W, through rng.normal with a scale
-        name="init_draws_readout_first",
-        cell="model_code",
-        old="""    W = rng.standard_normal((D + H, 4 * H)) / np.sqrt(D + H)   # (D + H, 4H)
+        "init_draws_readout_first",
+        "model_code",
+        """    W = rng.standard_normal((D + H, 4 * H)) / np.sqrt(D + H)   # (D + H, 4H)
     Wy = rng.standard_normal((H, C)) / np.sqrt(H)              # (H, C)""",
-        new="""    Wy = rng.normal(0.0, 1.0 / np.sqrt(H), size=(H, C))
+        """    Wy = rng.normal(0.0, 1.0 / np.sqrt(H), size=(H, C))
     W = rng.normal(0.0, 1.0 / np.sqrt(D + H), size=(D + H, 4 * H))""",
     ),
-    dict(
+    variant(
         # the LSTM classifier with a hand-written log-softmax (logsumexp) and one-hot targets
-        name="lstm_classifier_loss_logsumexp",
-        cell="model_code",
-        old=_LSTM_LOSS_BODY
+        "lstm_classifier_loss_logsumexp",
+        "model_code",
+        _LSTM_LOSS_BODY
         + """
     h_last = hs[:, -1]                                                   # (B, H)
     logits = h_last @ params["Wy"] + params["by"]                        # (B, C)
     loss, dlogits = softmax_cross_entropy(logits, y)""",
-        new=_LSTM_LOSS_BODY
+        _LSTM_LOSS_BODY
         + """
     h_last = hs[:, -1]
     s = h_last @ params["Wy"] + params["by"]
@@ -447,11 +428,11 @@ def lstm_backward(dhs, cache):
     loss = -(Y * logp).sum() / B
     dlogits = (np.exp(logp) - Y) / B""",
     ),
-    dict(
+    variant(
         # the RNN with einsum and a BPTT written out from the stacked states
-        name="rnn_einsum_inline_bptt",
-        cell="rnn_code",
-        old='''    B, T, D = x.shape
+        "rnn_einsum_inline_bptt",
+        "rnn_code",
+        '''    B, T, D = x.shape
     hs = np.empty((B, T, h0.shape[1]))
     caches = []
     h = h0
@@ -479,7 +460,7 @@ def rnn_backward(dhs, cache):
         dh = g["dh_prev"]
         dWx, dWh, db = dWx + g["dWx"], dWh + g["dWh"], db + g["db"]
     return {"dx": dx, "dh0": dh, "dWx": dWx, "dWh": dWh, "db": db}''',
-        new='''    B, T, D = x.shape
+        '''    B, T, D = x.shape
     states = [h0]
     for t in range(T):
         states.append(np.tanh(np.einsum("bd,dh->bh", x[:, t], Wx) + states[-1] @ Wh + b))

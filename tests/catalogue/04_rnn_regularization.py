@@ -5,7 +5,7 @@ Each mutant replaces one exact substring of one answer cell of the source notebo
 stripped).
 """
 
-from mutants import fd_loop, numerical_backward
+from mutants import fd_loop, mutant, numerical_backward, variant
 
 MODES = ("none", "zaremba", "recurrent", "variational")
 
@@ -56,7 +56,7 @@ def lstm_lm_backward(dlogits, cache):
 def _numerical(name, cell, old, new, budget_test):
     """A mutant whose backward differentiates numerically: only `budget_test` must catch it (it
     may also run out of time elsewhere)."""
-    return dict(name=name, cell=cell, old=old, new=new, catches=[budget_test])
+    return mutant(name, cell, old, new, budget_test)
 
 
 MUTANTS = [
@@ -67,119 +67,109 @@ MUTANTS = [
         _DROPOUT_NUMERICAL_BACKWARD,
         "dropout_backward_fast",
     ),
-    dict(
+    mutant(
         # plain (not inverted) dropout: the kept units are not scaled up by 1 / (1 - p)
-        name="dropout_missing_inverted_scale",
-        cell="dropout_code",
-        old="scale = mask / (1.0 - p)",
-        new="scale = mask",
+        "dropout_missing_inverted_scale",
+        "dropout_code",
+        "scale = mask / (1.0 - p)",
+        "scale = mask",
         # forward only: its backward is exact for this forward, so the gradient checks pass
-        catches=[
-            "dropout_forward_matches_reference",
-            "dropout_preserves_expected_activation",
-            "lstm_dropout_forward_matches_reference",
-            "lstm_lm_forward_matches_reference",
-        ],
+        "dropout_forward_matches_reference",
+        "dropout_preserves_expected_activation",
+        "lstm_dropout_forward_matches_reference",
+        "lstm_lm_forward_matches_reference",
     ),
-    dict(
+    mutant(
         # the backward rescales but forgets the mask: dropped units pass gradient back
-        name="dropout_backward_forgets_mask",
-        cell="dropout_code",
-        old="return x * scale, scale",
-        new="return x * scale, 1.0 / (1.0 - p)",
-        catches=[
-            "dropout_backward_gradcheck[dx]",
-            "dropout_backward_fast",  # requires dropout_backward_gradcheck
-            "dropout_preserves_expected_activation",
-            "lstm_dropout_backward_gradcheck[dh0]",
-            "lstm_dropout_mask_blocks_the_recurrent_path",
-            "lstm_lm_dropped_units_get_no_gradient",
-        ],
+        "dropout_backward_forgets_mask",
+        "dropout_code",
+        "return x * scale, scale",
+        "return x * scale, 1.0 / (1.0 - p)",
+        "dropout_backward_gradcheck[dx]",
+        "dropout_backward_fast",  # requires dropout_backward_gradcheck
+        "dropout_preserves_expected_activation",
+        "lstm_dropout_backward_gradcheck[dh0]",
+        "lstm_dropout_mask_blocks_the_recurrent_path",
+        "lstm_lm_dropped_units_get_no_gradient",
     ),
-    dict(
+    mutant(
         # Zaremba's placement that also drops the recurrent connection
-        name="masks_zaremba_also_drops_recurrent",
-        cell="masks_code",
-        old='return {"x": fresh(D), "y": fresh(H)}',
-        new='return {"x": fresh(D), "h": fresh(H), "y": fresh(H)}',
-        catches=["masks_keys_and_shapes"],
+        "masks_zaremba_also_drops_recurrent",
+        "masks_code",
+        'return {"x": fresh(D), "y": fresh(H)}',
+        'return {"x": fresh(D), "h": fresh(H), "y": fresh(H)}',
+        "masks_keys_and_shapes",
     ),
-    dict(
+    mutant(
         # keeps a unit with probability p instead of 1 - p
-        name="masks_keep_probability_inverted",
-        cell="masks_code",
-        old="return (rng.random((B, T, n)) >= p).astype(np.float64)",
-        new="return (rng.random((B, T, n)) < p).astype(np.float64)",
-        catches=["masks_keep_a_fraction_one_minus_p"],
+        "masks_keep_probability_inverted",
+        "masks_code",
+        "return (rng.random((B, T, n)) >= p).astype(np.float64)",
+        "return (rng.random((B, T, n)) < p).astype(np.float64)",
+        "masks_keep_a_fraction_one_minus_p",
     ),
-    dict(
+    mutant(
         # "variational" masks drawn afresh at every step (no tying over time)
-        name="masks_variational_not_tied_over_time",
-        cell="masks_code",
-        old='return {"x": tied(D), "h": tied(H), "y": tied(H)}',
-        new='return {"x": fresh(D), "h": fresh(H), "y": fresh(H)}',
-        catches=["masks_fresh_per_step_or_tied_over_time"],
+        "masks_variational_not_tied_over_time",
+        "masks_code",
+        'return {"x": tied(D), "h": tied(H), "y": tied(H)}',
+        'return {"x": fresh(D), "h": fresh(H), "y": fresh(H)}',
+        "masks_fresh_per_step_or_tied_over_time",
     ),
-    dict(
+    mutant(
         # one mask per batch, shared by every sequence
-        name="masks_shared_by_the_whole_batch",
-        cell="masks_code",
-        old="return (rng.random((B, T, n)) >= p).astype(np.float64)",
-        new="return np.repeat((rng.random((1, T, n)) >= p).astype(np.float64), B, axis=0)",
-        catches=["masks_follow_the_seed_and_differ_per_sequence"],
+        "masks_shared_by_the_whole_batch",
+        "masks_code",
+        "return (rng.random((B, T, n)) >= p).astype(np.float64)",
+        "return np.repeat((rng.random((1, T, n)) >= p).astype(np.float64), B, axis=0)",
+        "masks_follow_the_seed_and_differ_per_sequence",
     ),
-    dict(
+    mutant(
         # forward-only bug: the cell state is dropped along with the hidden state
-        name="rec_forward_drops_the_cell_state_too",
-        cell="rec_code",
-        old="            h, drop_cache = dropout_forward(h, p, mask_h[:, t])   # (B, H)",
-        new="            h, drop_cache = dropout_forward(h, p, mask_h[:, t])   # (B, H)\n"
+        "rec_forward_drops_the_cell_state_too",
+        "rec_code",
+        "            h, drop_cache = dropout_forward(h, p, mask_h[:, t])   # (B, H)",
+        "            h, drop_cache = dropout_forward(h, p, mask_h[:, t])   # (B, H)\n"
         "            c = dropout_forward(c, p, mask_h[:, t])[0]",
-        catches=[
-            "lstm_dropout_forward_matches_reference",
-            "lstm_dropout_backward_gradcheck[dc0]",
-            "lstm_lm_forward_matches_reference",
-        ],
+        "lstm_dropout_forward_matches_reference",
+        "lstm_dropout_backward_gradcheck[dc0]",
+        "lstm_lm_forward_matches_reference",
     ),
-    dict(
+    mutant(
         # the recurrent gradient is not sent back through the mask of step t + 1
-        name="rec_backward_skips_the_recurrent_mask",
-        cell="rec_code",
-        old='            dh = dropout_backward(dh, drop_cache)["dx"]'
+        "rec_backward_skips_the_recurrent_mask",
+        "rec_code",
+        '            dh = dropout_backward(dh, drop_cache)["dx"]'
         "   # back through the recurrent mask",
-        new="            pass",
-        catches=[
-            "lstm_dropout_backward_gradcheck[dx]",
-            "lstm_dropout_backward_gradcheck[dh0]",
-            "lstm_dropout_backward_gradcheck[dc0]",
-            "lstm_dropout_backward_gradcheck[dW]",
-            "lstm_dropout_backward_gradcheck[db]",
-            "lstm_dropout_mask_blocks_the_recurrent_path",
-            "lstm_lm_loss_gradcheck[recurrent-W]",
-        ],
+        "            pass",
+        "lstm_dropout_backward_gradcheck[dx]",
+        "lstm_dropout_backward_gradcheck[dh0]",
+        "lstm_dropout_backward_gradcheck[dc0]",
+        "lstm_dropout_backward_gradcheck[dW]",
+        "lstm_dropout_backward_gradcheck[db]",
+        "lstm_dropout_mask_blocks_the_recurrent_path",
+        "lstm_lm_loss_gradcheck[recurrent-W]",
     ),
-    dict(
+    mutant(
         # bias gradient overwritten at every step instead of summed over time
-        name="rec_bias_gradient_not_accumulated",
-        cell="rec_code",
-        old='db = db + g["db"]',
-        new='db = g["db"]',
-        catches=["lstm_dropout_backward_gradcheck[db]", "lstm_dropout_backward_fast"]
+        "rec_bias_gradient_not_accumulated",
+        "rec_code",
+        'db = db + g["db"]',
+        'db = g["db"]',
+        *["lstm_dropout_backward_gradcheck[db]", "lstm_dropout_backward_fast"]
         + [f"lstm_lm_loss_gradcheck[{mode}-b]" for mode in MODES],
     ),
-    dict(
+    mutant(
         # weight gradient overwritten at every step instead of summed over time
-        name="rec_weight_gradient_not_accumulated",
-        cell="rec_code",
-        old='dW = dW + g["dW"]',
-        new='dW = g["dW"]',
-        catches=[
-            "lstm_dropout_backward_gradcheck[dW]",
-            "lstm_dropout_backward_fast",  # requires lstm_dropout_backward_gradcheck
-            "lstm_lm_loss_gradcheck[none-W]",
-            "lstm_lm_loss_gradcheck[variational-W]",
-            "lstm_lm_training_loss_falls_and_tracks_reference",
-        ],
+        "rec_weight_gradient_not_accumulated",
+        "rec_code",
+        'dW = dW + g["dW"]',
+        'dW = g["dW"]',
+        "lstm_dropout_backward_gradcheck[dW]",
+        "lstm_dropout_backward_fast",  # requires lstm_dropout_backward_gradcheck
+        "lstm_lm_loss_gradcheck[none-W]",
+        "lstm_lm_loss_gradcheck[variational-W]",
+        "lstm_lm_training_loss_falls_and_tracks_reference",
     ),
     _numerical(
         "rec_backward_numerical",
@@ -188,77 +178,72 @@ MUTANTS = [
         _REC_NUMERICAL,
         "lstm_dropout_backward_fast",
     ),
-    dict(
+    mutant(
         # dropout applied whenever p > 0, with a mask of ones where none is given: evaluation
         # (p > 0, masks = {}) is then scaled by 1 / (1 - p)
-        name="lm_scales_inputs_without_a_mask",
-        cell="lm_code",
-        old='    if "x" in masks:\n        x, drop_x = dropout_forward(x, p, masks["x"])',
-        new="    if True:\n"
-        '        x, drop_x = dropout_forward(x, p, masks.get("x", np.ones_like(x)))',
-        catches=["lstm_lm_forward_matches_reference", "lstm_lm_evaluation_needs_no_rescaling"],
+        "lm_scales_inputs_without_a_mask",
+        "lm_code",
+        '    if "x" in masks:\n        x, drop_x = dropout_forward(x, p, masks["x"])',
+        '    if True:\n        x, drop_x = dropout_forward(x, p, masks.get("x", np.ones_like(x)))',
+        "lstm_lm_forward_matches_reference",
+        "lstm_lm_evaluation_needs_no_rescaling",
     ),
-    dict(
+    mutant(
         # no backward through the output mask
-        name="lm_backward_skips_the_output_mask",
-        cell="lm_code",
-        old='        dhs = dropout_backward(dhs, drop_y)["dx"]',
-        new="        pass",
-        catches=[
-            "lstm_lm_loss_gradcheck[zaremba-W]",
-            "lstm_lm_loss_gradcheck[zaremba-E]",
-            "lstm_lm_loss_gradcheck[variational-b]",
-            "lstm_lm_training_loss_falls_and_tracks_reference",
-            "lstm_lm_backward_fast",  # requires lstm_lm_loss_gradcheck
-        ],
+        "lm_backward_skips_the_output_mask",
+        "lm_code",
+        '        dhs = dropout_backward(dhs, drop_y)["dx"]',
+        "        pass",
+        "lstm_lm_loss_gradcheck[zaremba-W]",
+        "lstm_lm_loss_gradcheck[zaremba-E]",
+        "lstm_lm_loss_gradcheck[variational-b]",
+        "lstm_lm_training_loss_falls_and_tracks_reference",
+        "lstm_lm_backward_fast",  # requires lstm_lm_loss_gradcheck
     ),
-    dict(
+    mutant(
         # no backward through the input mask
-        name="lm_backward_skips_the_input_mask",
-        cell="lm_code",
-        old='        dx = dropout_backward(dx, drop_x)["dx"]',
-        new="        pass",
-        catches=[
-            "lstm_lm_loss_gradcheck[zaremba-E]",
-            "lstm_lm_loss_gradcheck[variational-E]",
-            "lstm_lm_dropped_units_get_no_gradient",
-        ],
+        "lm_backward_skips_the_input_mask",
+        "lm_code",
+        '        dx = dropout_backward(dx, drop_x)["dx"]',
+        "        pass",
+        "lstm_lm_loss_gradcheck[zaremba-E]",
+        "lstm_lm_loss_gradcheck[variational-E]",
+        "lstm_lm_dropped_units_get_no_gradient",
     ),
-    dict(
+    mutant(
         # the loss summed over time instead of averaged (and its gradient consistently scaled)
-        name="lm_loss_summed_over_time",
-        cell="lm_code",
-        old="    return loss, lstm_lm_backward(dlogits, cache)",
-        new="    T = targets.shape[1]\n    return loss * T, lstm_lm_backward(dlogits * T, cache)",
+        "lm_loss_summed_over_time",
+        "lm_code",
+        "    return loss, lstm_lm_backward(dlogits, cache)",
+        "    T = targets.shape[1]\n    return loss * T, lstm_lm_backward(dlogits * T, cache)",
         # its gradients are exact for the loss it returns: only the value and training catch it
-        catches=["lstm_lm_loss_value", "lstm_lm_training_loss_falls_and_tracks_reference"],
+        "lstm_lm_loss_value",
+        "lstm_lm_training_loss_falls_and_tracks_reference",
     ),
-    dict(
+    mutant(
         # the embedding's gradient assigned instead of scatter-added: a token that occurs
         # several times keeps only the gradient of its last occurrence
-        name="lm_embedding_gradient_overwrites_repeated_tokens",
-        cell="lm_code",
-        old='    dE = embedding_backward(dx, emb_cache)["dE"]                        # (V, D)',
-        new="""    ids, E_shape = emb_cache
+        "lm_embedding_gradient_overwrites_repeated_tokens",
+        "lm_code",
+        '    dE = embedding_backward(dx, emb_cache)["dE"]                        # (V, D)',
+        """    ids, E_shape = emb_cache
     dE = np.zeros(E_shape)
     dE[ids] = dx                                                        # (V, D)""",
-        catches=[
-            "lstm_lm_loss_gradcheck[none-E]",
-            "lstm_lm_loss_gradcheck[zaremba-E]",
-            "lstm_lm_loss_gradcheck[recurrent-E]",
-            "lstm_lm_loss_gradcheck[variational-E]",
-            "lstm_lm_training_loss_falls_and_tracks_reference",
-            "lstm_lm_backward_fast",  # requires every lstm_lm_loss_gradcheck
-        ],
+        "lstm_lm_loss_gradcheck[none-E]",
+        "lstm_lm_loss_gradcheck[zaremba-E]",
+        "lstm_lm_loss_gradcheck[recurrent-E]",
+        "lstm_lm_loss_gradcheck[variational-E]",
+        "lstm_lm_training_loss_falls_and_tracks_reference",
+        "lstm_lm_backward_fast",  # requires every lstm_lm_loss_gradcheck
     ),
-    dict(
+    mutant(
         # the output layer's gradients divided by the batch size once more (dlogits is already
         # the gradient of a mean)
-        name="lm_output_gradients_averaged_again",
-        cell="lm_code",
-        old='"Wy": g_out["dW"], "by": g_out["db"]}',
-        new='"Wy": g_out["dW"] / len(dlogits), "by": g_out["db"] / len(dlogits)}',
-        catches=[f"lstm_lm_loss_gradcheck[{mode}-{p}]" for mode in MODES for p in ("Wy", "by")]
+        "lm_output_gradients_averaged_again",
+        "lm_code",
+        '"Wy": g_out["dW"], "by": g_out["db"]}',
+        '"Wy": g_out["dW"] / len(dlogits), "by": g_out["db"] / len(dlogits)}',
+        *[f"lstm_lm_loss_gradcheck[{mode}-{p}]" for mode in MODES for p in ("Wy", "by")]
         + ["lstm_lm_training_loss_falls_and_tracks_reference"],
     ),
     _numerical(
@@ -275,23 +260,23 @@ MUTANTS = [
 # Correct but slow implementations: they must still score full marks (the integrity budgets
 # catch finite differences, not honest Python loops).
 VARIANTS = [
-    dict(
+    variant(
         # dropout's backward one entry at a time (1e5 Python iterations in the integrity test)
-        name="dropout_backward_loops_over_every_entry",
-        cell="dropout_code",
-        old='    scale = cache\n    return {"dx": dy * scale}',
-        new="""    scale = cache
+        "dropout_backward_loops_over_every_entry",
+        "dropout_code",
+        '    scale = cache\n    return {"dx": dy * scale}',
+        """    scale = cache
     dx = np.empty_like(dy)
     for idx in np.ndindex(dy.shape):
         dx[idx] = dy[idx] * scale[idx]
     return {"dx": dx}""",
     ),
-    dict(
+    variant(
         # BPTT that calls the step backward once per sequence of the batch
-        name="rec_backward_loops_over_the_batch",
-        cell="rec_code",
-        old="        g = lstm_step_backward(dhs[:, t] + dh, dc, step_cache)",
-        new="""        W_t = step_cache[1]
+        "rec_backward_loops_over_the_batch",
+        "rec_code",
+        "        g = lstm_step_backward(dhs[:, t] + dh, dc, step_cache)",
+        """        W_t = step_cache[1]
         g = {"dx": np.empty((B, D)), "dh_prev": np.empty((B, H)), "dc_prev": np.empty((B, H)),
              "dW": np.zeros_like(W_t), "db": np.zeros(W_t.shape[1])}
         for n in range(B):
@@ -395,13 +380,13 @@ _MASKS_BODY = """    rng = np.random.default_rng(seed)
     raise ValueError(f"unknown dropout mode {mode!r}")"""
 
 VARIANTS += [
-    dict(
+    variant(
         # another legal order of draws (the notebook: "the order in which you draw does not
         # matter"): the output mask first, one (B, n) draw per time step
-        name="masks_drawn_step_by_step_in_another_order",
-        cell="masks_code",
-        old=_MASKS_BODY,
-        new="""    rng = np.random.default_rng(seed)
+        "masks_drawn_step_by_step_in_another_order",
+        "masks_code",
+        _MASKS_BODY,
+        """    rng = np.random.default_rng(seed)
     keys = {"none": "", "zaremba": "yx", "recurrent": "h", "variational": "yhx"}
     if mode not in keys:
         raise ValueError(f"unknown dropout mode {mode!r}")
@@ -416,12 +401,12 @@ VARIANTS += [
             masks[k] = np.stack(steps, axis=1).astype(np.float64)          # (B, T, n)
     return masks""",
     ),
-    dict(
+    variant(
         # yet another order: one sequence at a time, all of its masks before the next one's
-        name="masks_drawn_one_sequence_at_a_time",
-        cell="masks_code",
-        old=_MASKS_BODY,
-        new="""    rng = np.random.default_rng(seed)
+        "masks_drawn_one_sequence_at_a_time",
+        "masks_code",
+        _MASKS_BODY,
+        """    rng = np.random.default_rng(seed)
     placements = {"none": [], "zaremba": ["x", "y"], "recurrent": ["h"],
                   "variational": ["x", "h", "y"]}
     if mode not in placements:
@@ -436,12 +421,12 @@ VARIANTS += [
                 m[i] = rng.uniform(size=(T, sizes[k])) >= p
     return masks""",
     ),
-    dict(
+    variant(
         # the cache holds the mask and p; the backward recomputes the scale
-        name="dropout_cache_keeps_mask_and_p",
-        cell="dropout_code",
-        old=_DROPOUT_SPAN,
-        new=_DROPOUT_SPAN.replace(
+        "dropout_cache_keeps_mask_and_p",
+        "dropout_code",
+        _DROPOUT_SPAN,
+        _DROPOUT_SPAN.replace(
             "    return x * scale, scale",
             "    return x * scale, (mask, p)",
         ).replace(
@@ -449,13 +434,13 @@ VARIANTS += [
             '    mask, p = cache\n    return {"dx": dy * mask / (1.0 - p)}',
         ),
     ),
-    dict(
+    variant(
         # recurrent dropout written inline (no call to dropout_forward/backward), a dict cache,
         # a scale of ones when there is no mask
-        name="rec_inline_dropout_and_dict_cache",
-        cell="rec_code",
-        old=_REC_SPAN,
-        new='''    B, T, D = x.shape
+        "rec_inline_dropout_and_dict_cache",
+        "rec_code",
+        _REC_SPAN,
+        '''    B, T, D = x.shape
     H = h0.shape[1]
     hs = np.empty((B, T, H))
     cache = {"steps": [], "scales": [], "D": D}
@@ -484,12 +469,12 @@ def lstm_dropout_backward(dhs, cache):
         db = g["db"] if db is None else db + g["db"]
     return {"dx": dx, "dh0": dh_next, "dc0": dc_next, "dW": dW, "db": db}''',
     ),
-    dict(
+    variant(
         # the forward caches only its inputs; the backward runs the forward again
-        name="lm_backward_recomputes_the_forward",
-        cell="lm_code",
-        old=_LM_CACHE_SPAN,
-        new=_LM_CACHE_SPAN.replace(
+        "lm_backward_recomputes_the_forward",
+        "lm_code",
+        _LM_CACHE_SPAN,
+        _LM_CACHE_SPAN.replace(
             "    return logits, (emb_cache, drop_x, lstm_cache, drop_y, out_cache)",
             '    return logits, {"ids": ids, "params": params, "p": p, "masks": masks}',
         ).replace(
@@ -508,13 +493,13 @@ def lstm_dropout_backward(dhs, cache):
     out_cache = affine_forward(hs, params["Wy"], params["by"])[1]""",
         ),
     ),
-    dict(
+    variant(
         # the cross-entropy written out with a max-shifted logsumexp over the flattened
         # positions instead of the given softmax_cross_entropy
-        name="lm_loss_own_logsumexp",
-        cell="lm_code",
-        old="    loss, dlogits = softmax_cross_entropy(logits, targets)",
-        new="""    B, T, V = logits.shape
+        "lm_loss_own_logsumexp",
+        "lm_code",
+        "    loss, dlogits = softmax_cross_entropy(logits, targets)",
+        """    B, T, V = logits.shape
     z = logits.reshape(B * T, V)
     z = z - z.max(axis=1, keepdims=True)
     log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))       # (B T, V)

@@ -3,7 +3,7 @@
 Each mutant replaces one exact substring of one answer cell of the source notebook.
 """
 
-from mutants import numerical_backward_mutant
+from mutants import mutant, numerical_backward_mutant, variant
 
 # A backward that differentiates numerically through the forward. Each recovers what its cache
 # lacks (the mask from the attention weights, exactly zero where masked; b1 from the
@@ -16,19 +16,21 @@ _PE_CASES = [
 
 MUTANTS = [
     # ---- positional encoding
-    dict(
-        name="pe_cos_in_even_columns",
-        cell="positional_encoding_code",
-        old="PE[:, 0::2] = np.sin(angle)",
-        new="PE[:, 0::2] = np.cos(angle)",
-        catches=[*_PE_CASES, "transformer_lm_forward_matches_reference"],
+    mutant(
+        "pe_cos_in_even_columns",
+        "positional_encoding_code",
+        "PE[:, 0::2] = np.sin(angle)",
+        "PE[:, 0::2] = np.cos(angle)",
+        *_PE_CASES,
+        "transformer_lm_forward_matches_reference",
     ),
-    dict(
-        name="pe_wrong_frequency_exponent",
-        cell="positional_encoding_code",
-        old="angle = pos / 10000.0 ** (two_i / d)",
-        new="angle = pos / 10000.0 ** (two_i / (2 * d))",
-        catches=[_PE_CASES[0], _PE_CASES[3]],
+    mutant(
+        "pe_wrong_frequency_exponent",
+        "positional_encoding_code",
+        "angle = pos / 10000.0 ** (two_i / d)",
+        "angle = pos / 10000.0 ** (two_i / (2 * d))",
+        _PE_CASES[0],
+        _PE_CASES[3],
     ),
     # ---- scaled dot-product attention
     numerical_backward_mutant(
@@ -40,86 +42,82 @@ MUTANTS = [
         "np.sum(sdpa_forward(mask=mask, **args)[0] * dO)",
         catches=["sdpa_backward_fast"],
     ),
-    dict(
-        name="sdpa_missing_scale_in_dQ",
-        cell="sdpa_code",
-        old="dQ = dS @ K / np.sqrt(dk)",
-        new="dQ = dS @ K",
-        catches=["sdpa_backward_gradcheck[dQ]", "mha_backward_gradcheck[dWq]"],
+    mutant(
+        "sdpa_missing_scale_in_dQ",
+        "sdpa_code",
+        "dQ = dS @ K / np.sqrt(dk)",
+        "dQ = dS @ K",
+        "sdpa_backward_gradcheck[dQ]",
+        "mha_backward_gradcheck[dWq]",
     ),
-    dict(
-        name="sdpa_softmax_backward_without_row_sum",
-        cell="sdpa_code",
-        old="dS = A * (dA - np.sum(dA * A, axis=-1, keepdims=True))",
-        new="dS = A * dA",
-        catches=["sdpa_backward_gradcheck[dQ]", "sdpa_backward_gradcheck[dK]"],
+    mutant(
+        "sdpa_softmax_backward_without_row_sum",
+        "sdpa_code",
+        "dS = A * (dA - np.sum(dA * A, axis=-1, keepdims=True))",
+        "dS = A * dA",
+        "sdpa_backward_gradcheck[dQ]",
+        "sdpa_backward_gradcheck[dK]",
     ),
-    dict(
-        name="sdpa_forgotten_mask",
-        cell="sdpa_code",
-        old="S = np.where(mask, S, -np.inf)",
-        new="S = S",
-        catches=[
-            "sdpa_forward_matches_reference",
-            "sdpa_attention_rows_sum_to_one_and_are_zero_where_masked",
-            "sdpa_masked_keys_get_no_gradient",
-            "mha_forward_matches_reference",
-            "transformer_lm_causality",
-            "transformer_lm_forward_matches_reference",
-        ],
+    mutant(
+        "sdpa_forgotten_mask",
+        "sdpa_code",
+        "S = np.where(mask, S, -np.inf)",
+        "S = S",
+        "sdpa_forward_matches_reference",
+        "sdpa_attention_rows_sum_to_one_and_are_zero_where_masked",
+        "sdpa_masked_keys_get_no_gradient",
+        "mha_forward_matches_reference",
+        "transformer_lm_causality",
+        "transformer_lm_forward_matches_reference",
     ),
-    dict(
-        name="sdpa_mask_after_softmax_without_renormalising",
-        cell="sdpa_code",
-        old="""    if mask is not None:
+    mutant(
+        "sdpa_mask_after_softmax_without_renormalising",
+        "sdpa_code",
+        """    if mask is not None:
         S = np.where(mask, S, -np.inf)
     A = softmax(S, axis=-1)""",
-        new="""    A = softmax(S, axis=-1)
+        """    A = softmax(S, axis=-1)
     if mask is not None:
         A = A * mask""",
-        catches=[
-            "sdpa_forward_matches_reference",
-            "sdpa_attention_rows_sum_to_one_and_are_zero_where_masked",
-            "sdpa_backward_gradcheck[dQ]",
-        ],
+        "sdpa_forward_matches_reference",
+        "sdpa_attention_rows_sum_to_one_and_are_zero_where_masked",
+        "sdpa_backward_gradcheck[dQ]",
     ),
-    dict(
-        name="sdpa_naive_softmax_overflows",
-        cell="sdpa_code",
-        old="A = softmax(S, axis=-1)",
-        new="A = np.exp(S) / np.exp(S).sum(axis=-1, keepdims=True)",
+    mutant(
+        "sdpa_naive_softmax_overflows",
+        "sdpa_code",
+        "A = softmax(S, axis=-1)",
+        "A = np.exp(S) / np.exp(S).sum(axis=-1, keepdims=True)",
         # Scores in the thousands overflow to inf / inf = NaN (each forward test has such a case).
-        catches=[
-            "sdpa_forward_matches_reference",
-            "sdpa_attention_rows_sum_to_one_and_are_zero_where_masked",
-            "mha_forward_matches_reference",
-        ],
+        "sdpa_forward_matches_reference",
+        "sdpa_attention_rows_sum_to_one_and_are_zero_where_masked",
+        "mha_forward_matches_reference",
     ),
     # ---- multi-head attention
-    dict(
-        name="mha_reshape_without_transpose",
-        cell="mha_code",
-        old="Q = (X @ Wq).reshape(B, T, h, dk).transpose(0, 2, 1, 3)",
-        new="Q = (X @ Wq).reshape(B, h, T, dk)",
-        catches=["mha_forward_matches_reference", "mha_permutation_equivariance"],
+    mutant(
+        "mha_reshape_without_transpose",
+        "mha_code",
+        "Q = (X @ Wq).reshape(B, T, h, dk).transpose(0, 2, 1, 3)",
+        "Q = (X @ Wq).reshape(B, h, T, dk)",
+        "mha_forward_matches_reference",
+        "mha_permutation_equivariance",
     ),
-    dict(
-        name="mha_dX_only_through_queries",
-        cell="mha_code",
-        old='"dX": dQ @ Wq.T + dK @ Wk.T + dV @ Wv.T,',
-        new='"dX": dQ @ Wq.T,',
-        catches=[
-            "mha_backward_gradcheck[dX]",
-            "transformer_lm_loss_gradcheck[embedding]",
-            "transformer_lm_training_reduces_loss_like_reference",
-        ],
+    mutant(
+        "mha_dX_only_through_queries",
+        "mha_code",
+        '"dX": dQ @ Wq.T + dK @ Wk.T + dV @ Wv.T,',
+        '"dX": dQ @ Wq.T,',
+        "mha_backward_gradcheck[dX]",
+        "transformer_lm_loss_gradcheck[embedding]",
+        "transformer_lm_training_reduces_loss_like_reference",
     ),
-    dict(
-        name="mha_transposed_weight_gradient",
-        cell="mha_code",
-        old='"dWq": X2.T @ dQ.reshape(-1, d),',
-        new='"dWq": dQ.reshape(-1, d).T @ X2,',
-        catches=["mha_backward_gradcheck[dWq]", "transformer_lm_loss_gradcheck[attention]"],
+    mutant(
+        "mha_transposed_weight_gradient",
+        "mha_code",
+        '"dWq": X2.T @ dQ.reshape(-1, d),',
+        '"dWq": dQ.reshape(-1, d).T @ X2,',
+        "mha_backward_gradcheck[dWq]",
+        "transformer_lm_loss_gradcheck[attention]",
     ),
     numerical_backward_mutant(
         "mha_numerical_backward",
@@ -142,51 +140,50 @@ MUTANTS = [
         grads='{"dbeta": np.sum(dy, axis=tuple(range(dy.ndim - 1)))}',  # beta enters linearly
         catches=["layernorm_backward_fast"],
     ),
-    dict(
-        name="layernorm_std_plus_eps",
-        cell="layernorm_code",
-        old="inv_std = 1.0 / np.sqrt(var + eps)",
-        new="inv_std = 1.0 / (np.sqrt(var) + eps)",
-        catches=["layernorm_forward_matches_reference", "layernorm_normalises_and_ignores_shifts"],
+    mutant(
+        "layernorm_std_plus_eps",
+        "layernorm_code",
+        "inv_std = 1.0 / np.sqrt(var + eps)",
+        "inv_std = 1.0 / (np.sqrt(var) + eps)",
+        "layernorm_forward_matches_reference",
+        "layernorm_normalises_and_ignores_shifts",
     ),
-    dict(
-        name="layernorm_backward_missing_mean_term",
-        cell="layernorm_code",
-        old="dx = inv_std * (dxhat - dxhat.mean(axis=-1, keepdims=True)",
-        new="dx = inv_std * (dxhat",
-        catches=["layernorm_backward_gradcheck[dx]", "layernorm_normalises_and_ignores_shifts"],
+    mutant(
+        "layernorm_backward_missing_mean_term",
+        "layernorm_code",
+        "dx = inv_std * (dxhat - dxhat.mean(axis=-1, keepdims=True)",
+        "dx = inv_std * (dxhat",
+        "layernorm_backward_gradcheck[dx]",
+        "layernorm_normalises_and_ignores_shifts",
     ),
-    dict(
-        name="layernorm_param_grads_summed_over_first_axis_only",
-        cell="layernorm_code",
-        old="lead = tuple(range(dy.ndim - 1))",
-        new="lead = 0",
-        catches=[
-            "layernorm_backward_gradcheck[dgamma]",
-            "layernorm_backward_gradcheck[dbeta]",
-            "transformer_lm_loss_gradcheck[layernorms]",
-        ],
+    mutant(
+        "layernorm_param_grads_summed_over_first_axis_only",
+        "layernorm_code",
+        "lead = tuple(range(dy.ndim - 1))",
+        "lead = 0",
+        "layernorm_backward_gradcheck[dgamma]",
+        "layernorm_backward_gradcheck[dbeta]",
+        "transformer_lm_loss_gradcheck[layernorms]",
     ),
     # ---- feed-forward network
-    dict(
-        name="ffn_backward_skips_relu_gate",
-        cell="ffn_code",
-        old='dh = relu_backward(g2["dx"], cache_relu)["dx"]',
-        new='dh = g2["dx"]',
-        catches=[
-            "ffn_backward_gradcheck[dx]",
-            "ffn_backward_gradcheck[dW1]",
-            "ffn_backward_gradcheck[db1]",
-            "ffn_backward_at_relu_kinks",
-            "transformer_lm_loss_gradcheck[ffn]",
-        ],
+    mutant(
+        "ffn_backward_skips_relu_gate",
+        "ffn_code",
+        'dh = relu_backward(g2["dx"], cache_relu)["dx"]',
+        'dh = g2["dx"]',
+        "ffn_backward_gradcheck[dx]",
+        "ffn_backward_gradcheck[dW1]",
+        "ffn_backward_gradcheck[db1]",
+        "ffn_backward_at_relu_kinks",
+        "transformer_lm_loss_gradcheck[ffn]",
     ),
-    dict(
-        name="ffn_clipped_backward",
-        cell="ffn_code",
-        old='return {"dx": g1["dx"], "dW1": g1["dW"],',
-        new='return {"dx": np.clip(g1["dx"], -1.0, 1.0), "dW1": g1["dW"],',
-        catches=["ffn_backward_gradcheck[dx]", "ffn_backward_at_relu_kinks"],
+    mutant(
+        "ffn_clipped_backward",
+        "ffn_code",
+        'return {"dx": g1["dx"], "dW1": g1["dW"],',
+        'return {"dx": np.clip(g1["dx"], -1.0, 1.0), "dW1": g1["dW"],',
+        "ffn_backward_gradcheck[dx]",
+        "ffn_backward_at_relu_kinks",
     ),
     numerical_backward_mutant(
         "ffn_numerical_backward",
@@ -201,150 +198,161 @@ MUTANTS = [
         catches=["ffn_backward_at_relu_kinks"],
     ),
     # ---- the language model
-    dict(
-        name="lm_residual_gradient_not_accumulated",
-        cell="transformer_lm_code",
-        old='dx1 = dx2 + g["dx"]',
-        new='dx1 = g["dx"]',
-        catches=[
-            "transformer_lm_loss_gradcheck[attention]",
-            "transformer_lm_loss_gradcheck[embedding]",
-            "transformer_lm_training_reduces_loss_like_reference",
-        ],
+    mutant(
+        "lm_residual_gradient_not_accumulated",
+        "transformer_lm_code",
+        'dx1 = dx2 + g["dx"]',
+        'dx1 = g["dx"]',
+        "transformer_lm_loss_gradcheck[attention]",
+        "transformer_lm_loss_gradcheck[embedding]",
+        "transformer_lm_training_reduces_loss_like_reference",
     ),
-    dict(
-        name="lm_embedding_gradient_missing_sqrt_d",
-        cell="transformer_lm_code",
-        old='grads["E"] = embedding_backward(np.sqrt(d) * dx0, c_emb)["dE"]',
-        new='grads["E"] = embedding_backward(dx0, c_emb)["dE"]',
+    mutant(
+        "lm_embedding_gradient_missing_sqrt_d",
+        "transformer_lm_code",
+        'grads["E"] = embedding_backward(np.sqrt(d) * dx0, c_emb)["dE"]',
+        'grads["E"] = embedding_backward(dx0, c_emb)["dE"]',
         # Adam is invariant to a constant rescaling of one parameter's gradient, so training
         # barely notices this bug (curve off by ~1e-6 only at step 45); the gradient check must.
-        catches=["transformer_lm_loss_gradcheck[embedding]"],
+        "transformer_lm_loss_gradcheck[embedding]",
     ),
-    dict(
-        name="lm_loss_ignores_mask",
-        cell="transformer_lm_code",
-        old="loss, dlogits = softmax_cross_entropy(logits, targets, mask)",
-        new="loss, dlogits = softmax_cross_entropy(logits, targets)",
-        catches=[
-            "transformer_lm_loss_value_matches_reference",
-            "transformer_lm_loss_ignores_unmasked_targets",
-            "transformer_lm_training_reduces_loss_like_reference",
-        ],
+    mutant(
+        "lm_loss_ignores_mask",
+        "transformer_lm_code",
+        "loss, dlogits = softmax_cross_entropy(logits, targets, mask)",
+        "loss, dlogits = softmax_cross_entropy(logits, targets)",
+        "transformer_lm_loss_value_matches_reference",
+        "transformer_lm_loss_ignores_unmasked_targets",
+        "transformer_lm_training_reduces_loss_like_reference",
     ),
-    dict(
-        name="lm_no_causal_mask",
-        cell="transformer_lm_code",
-        old="N_HEADS, causal_mask(T))",
-        new="N_HEADS, None)",
-        catches=["transformer_lm_causality", "transformer_lm_forward_matches_reference"],
+    mutant(
+        "lm_no_causal_mask",
+        "transformer_lm_code",
+        "N_HEADS, causal_mask(T))",
+        "N_HEADS, None)",
+        "transformer_lm_causality",
+        "transformer_lm_forward_matches_reference",
     ),
-    dict(
-        name="lm_forward_forgets_final_layernorm",
-        cell="transformer_lm_code",
-        old='logits, c_out = affine_forward(xf, p["Wout"], p["bout"])',
-        new='logits, c_out = affine_forward(x2, p["Wout"], p["bout"])',
-        catches=[
-            "transformer_lm_forward_matches_reference",
-            "transformer_lm_loss_value_matches_reference",
-        ],
+    mutant(
+        "lm_forward_forgets_final_layernorm",
+        "transformer_lm_code",
+        'logits, c_out = affine_forward(xf, p["Wout"], p["bout"])',
+        'logits, c_out = affine_forward(x2, p["Wout"], p["bout"])',
+        "transformer_lm_forward_matches_reference",
+        "transformer_lm_loss_value_matches_reference",
     ),
     # ---- added after the coverage review: every hidden test is named by some mutant
-    dict(
-        name="ffn_forward_second_layer_reads_preactivations",
-        cell="ffn_code",
-        old="y, cache2 = affine_forward(r, W2, b2)",
-        new="y, cache2 = affine_forward(h, W2, b2)",
-        catches=["ffn_forward_matches_reference"],
+    mutant(
+        "ffn_forward_second_layer_reads_preactivations",
+        "ffn_code",
+        "y, cache2 = affine_forward(r, W2, b2)",
+        "y, cache2 = affine_forward(h, W2, b2)",
+        "ffn_forward_matches_reference",
     ),
-    dict(
-        name="ffn_backward_transposed_dW2",
-        cell="ffn_code",
-        old='"dW2": g2["dW"]',
-        new='"dW2": g2["dW"].T',
-        catches=["ffn_backward_gradcheck[dW2]", "transformer_lm_loss_gradcheck[ffn]"],
+    mutant(
+        "ffn_backward_transposed_dW2",
+        "ffn_code",
+        '"dW2": g2["dW"]',
+        '"dW2": g2["dW"].T',
+        "ffn_backward_gradcheck[dW2]",
+        "transformer_lm_loss_gradcheck[ffn]",
     ),
-    dict(
-        name="ffn_backward_db2_averaged_over_rows",
-        cell="ffn_code",
-        old='"db2": g2["db"]',
-        new='"db2": g2["db"] / dy.reshape(-1, dy.shape[-1]).shape[0]',
-        catches=["ffn_backward_gradcheck[db2]", "transformer_lm_loss_gradcheck[ffn]"],
+    mutant(
+        "ffn_backward_db2_averaged_over_rows",
+        "ffn_code",
+        '"db2": g2["db"]',
+        '"db2": g2["db"] / dy.reshape(-1, dy.shape[-1]).shape[0]',
+        "ffn_backward_gradcheck[db2]",
+        "transformer_lm_loss_gradcheck[ffn]",
     ),
     # ---- added with the fair-grading rules: each gradient has a mutant of its own, and a
     # placeholder backward (fast, but wrong) earns nothing on the time budget either
-    dict(
-        name="sdpa_dV_without_transpose",
-        cell="sdpa_code",
-        old="dV = np.swapaxes(A, -1, -2) @ dO ",
-        new="dV = A @ dO ",
-        catches=["sdpa_backward_gradcheck[dV]", "mha_backward_gradcheck[dWv]"],
+    mutant(
+        "sdpa_dV_without_transpose",
+        "sdpa_code",
+        "dV = np.swapaxes(A, -1, -2) @ dO ",
+        "dV = A @ dO ",
+        "sdpa_backward_gradcheck[dV]",
+        "mha_backward_gradcheck[dWv]",
     ),
-    dict(
-        name="mha_dWk_from_query_gradient",
-        cell="mha_code",
-        old='"dWk": X2.T @ dK.reshape(-1, d),',
-        new='"dWk": X2.T @ dQ.reshape(-1, d),',
-        catches=["mha_backward_gradcheck[dWk]", "transformer_lm_loss_gradcheck[attention]"],
+    mutant(
+        "mha_dWk_from_query_gradient",
+        "mha_code",
+        '"dWk": X2.T @ dK.reshape(-1, d),',
+        '"dWk": X2.T @ dQ.reshape(-1, d),',
+        "mha_backward_gradcheck[dWk]",
+        "transformer_lm_loss_gradcheck[attention]",
     ),
-    dict(
-        name="mha_dWo_transposed",
-        cell="mha_code",
-        old="dWo = Oc.reshape(-1, d).T @ dY.reshape(-1, d)",
-        new="dWo = dY.reshape(-1, d).T @ Oc.reshape(-1, d)",
-        catches=["mha_backward_gradcheck[dWo]"],
+    mutant(
+        "mha_dWo_transposed",
+        "mha_code",
+        "dWo = Oc.reshape(-1, d).T @ dY.reshape(-1, d)",
+        "dWo = dY.reshape(-1, d).T @ Oc.reshape(-1, d)",
+        "mha_backward_gradcheck[dWo]",
     ),
-    dict(
-        name="sdpa_backward_placeholder_zeros",
-        cell="sdpa_code",
-        old='    return {"dQ": dQ, "dK": dK, "dV": dV}',
-        new='    return {"dQ": np.zeros_like(Q), "dK": np.zeros_like(K), "dV": np.zeros_like(V)}',
-        catches=[
-            "sdpa_backward_gradcheck[dQ]",
-            "sdpa_backward_gradcheck[dK]",
-            "sdpa_backward_gradcheck[dV]",
-            "sdpa_backward_fast",
-            "mha_backward_gradcheck[dX]",
-        ],
+    mutant(
+        "sdpa_backward_placeholder_zeros",
+        "sdpa_code",
+        '    return {"dQ": dQ, "dK": dK, "dV": dV}',
+        '    return {"dQ": np.zeros_like(Q), "dK": np.zeros_like(K), "dV": np.zeros_like(V)}',
+        "sdpa_backward_gradcheck[dQ]",
+        "sdpa_backward_gradcheck[dK]",
+        "sdpa_backward_gradcheck[dV]",
+        "sdpa_backward_fast",
+        "mha_backward_gradcheck[dX]",
     ),
-    dict(
-        name="mha_backward_placeholder_zeros",
-        cell="mha_code",
-        old="    X, Wq, Wk, Wv, Wo, h, Oc, sdpa_cache = cache\n",
-        new="""    X, Wq, Wk, Wv, Wo, h, Oc, sdpa_cache = cache
+    mutant(
+        "mha_backward_placeholder_zeros",
+        "mha_code",
+        "    X, Wq, Wk, Wv, Wo, h, Oc, sdpa_cache = cache\n",
+        """    X, Wq, Wk, Wv, Wo, h, Oc, sdpa_cache = cache
     zero = np.zeros_like(Wq)
     return {"dX": np.zeros_like(X), "dWq": zero, "dWk": zero, "dWv": zero, "dWo": zero}
 """,
-        catches=[
-            "mha_backward_gradcheck[dX]",
-            "mha_backward_gradcheck[dWo]",
-            "mha_backward_fast",
-            "transformer_lm_loss_gradcheck[attention]",
-        ],
+        "mha_backward_gradcheck[dX]",
+        "mha_backward_gradcheck[dWo]",
+        "mha_backward_fast",
+        "transformer_lm_loss_gradcheck[attention]",
     ),
-    dict(
+    mutant(
         # The output layer's cache holds the residual stream x2 instead of its input LN_f(x2).
-        name="lm_output_cache_holds_unnormalised_x2",
-        cell="transformer_lm_code",
-        old="    cache = (d, c_emb, c_ln1, c_att, c_ln2, c_ffn, c_lnf, c_out)",
-        new='    cache = (d, c_emb, c_ln1, c_att, c_ln2, c_ffn, c_lnf, (x2, p["Wout"]))',
-        catches=["transformer_lm_loss_gradcheck[output]"],
+        "lm_output_cache_holds_unnormalised_x2",
+        "transformer_lm_code",
+        "    cache = (d, c_emb, c_ln1, c_att, c_ln2, c_ffn, c_lnf, c_out)",
+        '    cache = (d, c_emb, c_ln1, c_att, c_ln2, c_ffn, c_lnf, (x2, p["Wout"]))',
+        "transformer_lm_loss_gradcheck[output]",
     ),
-    dict(
-        name="layernorm_backward_placeholder_zeros",
-        cell="layernorm_code",
-        old="    xhat, inv_std, gamma = cache\n",
-        new="""    xhat, inv_std, gamma = cache
+    mutant(
+        "layernorm_backward_placeholder_zeros",
+        "layernorm_code",
+        "    xhat, inv_std, gamma = cache\n",
+        """    xhat, inv_std, gamma = cache
     return {"dx": np.zeros_like(dy), "dgamma": np.zeros_like(gamma), "dbeta": np.zeros_like(gamma)}
 """,
-        catches=[
-            "layernorm_backward_gradcheck[dx]",
-            "layernorm_backward_gradcheck[dgamma]",
-            "layernorm_backward_gradcheck[dbeta]",
-            "layernorm_backward_fast",
-        ],
+        "layernorm_backward_gradcheck[dx]",
+        "layernorm_backward_gradcheck[dgamma]",
+        "layernorm_backward_gradcheck[dbeta]",
+        "layernorm_backward_fast",
     ),
 ]
+
+
+def _backward_head(fn: str, dout: str, upstream: str, returns: str) -> str:
+    """The reference's text between ``<fn>_forward``'s body and ``<fn>_backward``'s: two blank
+    lines, the signature and the docstring (all four backwards here follow one layout)."""
+    return f'''
+
+
+def {fn}_backward({dout}, cache):
+    """Backward pass of {fn}_forward.
+
+    Inputs:
+        {dout}: {upstream}.
+        cache: from {fn}_forward.
+    Returns:
+        {returns}.
+    """
+'''
 
 
 # ------------------------------------------------------------------------------ variants
@@ -359,19 +367,12 @@ _SDPA_FWD = """    dk = Q.shape[-1]
     cache = (Q, K, V, A)
     return O, A, cache"""
 
-_SDPA_BWD_HEAD = '''
-
-
-def sdpa_backward(dO, cache):
-    """Backward pass of sdpa_forward.
-
-    Inputs:
-        dO: (..., Tq, dv) upstream gradient of the output O.
-        cache: from sdpa_forward.
-    Returns:
-        dict with 'dQ': (..., Tq, dk), 'dK': (..., Tk, dk), 'dV': (..., Tk, dv).
-    """
-'''
+_SDPA_BWD_HEAD = _backward_head(
+    "sdpa",
+    "dO",
+    "(..., Tq, dv) upstream gradient of the output O",
+    "dict with 'dQ': (..., Tq, dk), 'dK': (..., Tk, dk), 'dV': (..., Tk, dv)",
+)
 
 _SDPA_BWD = """    Q, K, V, A = cache
     dk = Q.shape[-1]
@@ -393,19 +394,12 @@ _MHA_FWD = """    B, T, d = X.shape
     cache = (X, Wq, Wk, Wv, Wo, n_heads, Oc, sdpa_cache)
     return Y, A, cache"""
 
-_MHA_BWD_HEAD = '''
-
-
-def mha_backward(dY, cache):
-    """Backward pass of mha_forward.
-
-    Inputs:
-        dY: (B, T, d) upstream gradient of Y.
-        cache: from mha_forward.
-    Returns:
-        dict with 'dX': (B, T, d) and 'dWq', 'dWk', 'dWv', 'dWo': (d, d).
-    """
-'''
+_MHA_BWD_HEAD = _backward_head(
+    "mha",
+    "dY",
+    "(B, T, d) upstream gradient of Y",
+    "dict with 'dX': (B, T, d) and 'dWq', 'dWk', 'dWv', 'dWo': (d, d)",
+)
 
 _MHA_BWD = """    X, Wq, Wk, Wv, Wo, h, Oc, sdpa_cache = cache
     B, T, d = X.shape
@@ -435,19 +429,12 @@ _LN_FWD = """    mu = x.mean(axis=-1, keepdims=True)                            
     cache = (xhat, inv_std, gamma)
     return y, cache"""
 
-_LN_BWD_HEAD = '''
-
-
-def layernorm_backward(dy, cache):
-    """Backward pass of layernorm_forward.
-
-    Inputs:
-        dy: (..., d) upstream gradient.
-        cache: from layernorm_forward.
-    Returns:
-        dict with 'dx': (..., d), 'dgamma': (d,), 'dbeta': (d,).
-    """
-'''
+_LN_BWD_HEAD = _backward_head(
+    "layernorm",
+    "dy",
+    "(..., d) upstream gradient",
+    "dict with 'dx': (..., d), 'dgamma': (d,), 'dbeta': (d,)",
+)
 
 _LN_BWD = """    xhat, inv_std, gamma = cache
     dxhat = dy * gamma                                             # (..., d)
@@ -461,19 +448,12 @@ _FFN_FWD = """    h, cache1 = affine_forward(x, W1, b1)                         
     y, cache2 = affine_forward(r, W2, b2)                          # (..., d)
     return y, (cache1, cache_relu, cache2)"""
 
-_FFN_BWD_HEAD = '''
-
-
-def ffn_backward(dy, cache):
-    """Backward pass of ffn_forward.
-
-    Inputs:
-        dy: (..., d) upstream gradient.
-        cache: from ffn_forward.
-    Returns:
-        dict with 'dx': (..., d), 'dW1': (d, d_ff), 'db1': (d_ff,), 'dW2': (d_ff, d), 'db2': (d,).
-    """
-'''
+_FFN_BWD_HEAD = _backward_head(
+    "ffn",
+    "dy",
+    "(..., d) upstream gradient",
+    "dict with 'dx': (..., d), 'dW1': (d, d_ff), 'db1': (d_ff,), 'dW2': (d_ff, d), 'db2': (d,)",
+)
 
 _FFN_BWD = """    cache1, cache_relu, cache2 = cache
     g2 = affine_backward(dy, cache2)
@@ -499,11 +479,11 @@ _PE = """    pos = np.arange(T, dtype=np.float64)[:, None]                 # (T,
 # catch finite differences, not honest Python loops; forward checks allow any equivalent
 # arithmetic; the cache is the student's business).
 VARIANTS = [
-    dict(
-        name="sdpa_backward_loops_over_batch_heads_and_queries",
-        cell="sdpa_code",
-        old="    dV = np.swapaxes(A, -1, -2) @ dO ",
-        new="""    dQ, dK, dV = np.zeros_like(Q), np.zeros_like(K), np.zeros_like(V)
+    variant(
+        "sdpa_backward_loops_over_batch_heads_and_queries",
+        "sdpa_code",
+        "    dV = np.swapaxes(A, -1, -2) @ dO ",
+        """    dQ, dK, dV = np.zeros_like(Q), np.zeros_like(K), np.zeros_like(V)
     for idx in np.ndindex(*Q.shape[:-2]):
         a, v, q, k, do = A[idx], V[idx], Q[idx], K[idx], dO[idx]
         for t in range(a.shape[0]):
@@ -516,11 +496,11 @@ VARIANTS = [
     dV = np.swapaxes(A, -1, -2) @ dO """,
     ),
     # einsum throughout, a -1e30 mask instead of -inf, its own log-sum-exp softmax, a dict cache.
-    dict(
-        name="sdpa_einsum_logsumexp_dict_cache",
-        cell="sdpa_code",
-        old=_SDPA_FWD + _SDPA_BWD_HEAD + _SDPA_BWD,
-        new="""    scale = 1.0 / np.sqrt(Q.shape[-1])
+    variant(
+        "sdpa_einsum_logsumexp_dict_cache",
+        "sdpa_code",
+        _SDPA_FWD + _SDPA_BWD_HEAD + _SDPA_BWD,
+        """    scale = 1.0 / np.sqrt(Q.shape[-1])
     S = np.einsum("...qd,...kd->...qk", Q, K) * scale               # (..., Tq, Tk)
     if mask is not None:
         S = np.where(mask, S, -1e30)                               # exp(-1e30) is exactly 0
@@ -539,11 +519,11 @@ VARIANTS = [
     return {"dQ": dQ, "dK": dK, "dV": dV}""",
     ),
     # One head at a time on column slices of the projections, a list of per-head caches.
-    dict(
-        name="mha_loop_over_heads",
-        cell="mha_code",
-        old=_MHA_FWD + _MHA_BWD_HEAD + _MHA_BWD,
-        new="""    B, T, d = X.shape
+    variant(
+        "mha_loop_over_heads",
+        "mha_code",
+        _MHA_FWD + _MHA_BWD_HEAD + _MHA_BWD,
+        """    B, T, d = X.shape
     dk = d // n_heads
     if mask is not None:
         mask = np.broadcast_to(mask, (B, n_heads, T, T))
@@ -576,11 +556,11 @@ VARIANTS = [
     ),
     # np.var, a cache of the inputs only, and the backward recomputed by the textbook chain rule
     # through the variance and the mean.
-    dict(
-        name="layernorm_recompute_chain_rule",
-        cell="layernorm_code",
-        old=_LN_FWD + _LN_BWD_HEAD + _LN_BWD,
-        new="""    mu = x.mean(axis=-1, keepdims=True)
+    variant(
+        "layernorm_recompute_chain_rule",
+        "layernorm_code",
+        _LN_FWD + _LN_BWD_HEAD + _LN_BWD,
+        """    mu = x.mean(axis=-1, keepdims=True)
     var = x.var(axis=-1, keepdims=True)
     y = gamma * (x - mu) / np.sqrt(var + eps) + beta
     return y, {"x": x, "gamma": gamma, "eps": eps}"""
@@ -598,11 +578,11 @@ VARIANTS = [
     return {"dx": dx, "dgamma": (flat_dy * flat_xhat).sum(axis=0), "dbeta": flat_dy.sum(axis=0)}""",
     ),
     # No helpers: rows flattened to a matrix, the ReLU as a boolean mask, a dict cache.
-    dict(
-        name="ffn_plain_numpy_dict_cache",
-        cell="ffn_code",
-        old=_FFN_FWD + _FFN_BWD_HEAD + _FFN_BWD,
-        new="""    lead = x.shape[:-1]
+    variant(
+        "ffn_plain_numpy_dict_cache",
+        "ffn_code",
+        _FFN_FWD + _FFN_BWD_HEAD + _FFN_BWD,
+        """    lead = x.shape[:-1]
     x2 = x.reshape(-1, x.shape[-1])                                # (N, d)
     h = x2 @ W1 + b1                                               # (N, d_ff)
     active = h > 0
@@ -622,11 +602,11 @@ VARIANTS = [
     }""",
     ),
     # The masked cross-entropy written out (log-softmax, one-hot targets) instead of the helper.
-    dict(
-        name="lm_loss_own_masked_cross_entropy",
-        cell="transformer_lm_code",
-        old=_LM_LOSS,
-        new="""    inputs, targets, mask = batch
+    variant(
+        "lm_loss_own_masked_cross_entropy",
+        "transformer_lm_code",
+        _LM_LOSS,
+        """    inputs, targets, mask = batch
     logits, _, cache = transformer_lm_forward(params, inputs, use_pe)
     z = logits - logits.max(axis=-1, keepdims=True)
     logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))       # (B, T, V)
@@ -637,11 +617,11 @@ VARIANTS = [
     return float(loss), transformer_lm_backward(dlogits, cache)""",
     ),
     # Python loops over positions and frequencies, 10000**(-2i/d) as exp(-2i ln(10000) / d).
-    dict(
-        name="positional_encoding_loops",
-        cell="positional_encoding_code",
-        old=_PE,
-        new="""    PE = np.empty((T, d))
+    variant(
+        "positional_encoding_loops",
+        "positional_encoding_code",
+        _PE,
+        """    PE = np.empty((T, d))
     for pos in range(T):
         for i in range(0, d, 2):
             angle = pos * np.exp(-i * np.log(10000.0) / d)

@@ -4,7 +4,7 @@ Each mutant replaces one exact substring of one answer cell of the source notebo
 stripped).
 """
 
-from mutants import numerical_backward
+from mutants import mutant, numerical_backward, variant
 
 # The Gaussian code-length backward as written in the reference (the body only).
 _NLL_BACKWARD_BODY = """    Phi, w, r, inv_var = cache
@@ -90,190 +90,184 @@ _NLL_FORWARD_CASES = [
 
 MUTANTS = [
     # ---------------------------------------------------------------- gauss_nll
-    dict(
-        name="numerical_backward",
-        cell="gauss_nll_code",
-        old=_NLL_BACKWARD_BODY,
-        new=_NLL_NUMERICAL_BACKWARD,
-        catches=["gauss_nll_backward_fast_at_realistic_size"],
+    mutant(
+        "numerical_backward",
+        "gauss_nll_code",
+        _NLL_BACKWARD_BODY,
+        _NLL_NUMERICAL_BACKWARD,
+        "gauss_nll_backward_fast_at_realistic_size",
     ),
-    dict(
-        name="code_length_in_nats_not_bits",
-        cell="gauss_nll_code",
-        old="bits = LOG2E * nats",
-        new="bits = nats",
+    mutant(
+        "code_length_in_nats_not_bits",
+        "gauss_nll_code",
+        "bits = LOG2E * nats",
+        "bits = nats",
         # The backward is untouched (and right), so only the values give it away.
-        catches=_NLL_FORWARD_CASES
+        *_NLL_FORWARD_CASES
         + [
             "gauss_nll_entropy_and_units",
             "gauss_poly_nll_value_matches_reference",
             "gauss_poly_nll_gradcheck",
         ],
     ),
-    dict(
-        name="sigma_not_squared",
-        cell="gauss_nll_code",
-        old="inv_var = np.exp(-2.0 * log_sigma)",
-        new="inv_var = np.exp(-log_sigma)",
-        catches=_NLL_FORWARD_CASES
+    mutant(
+        "sigma_not_squared",
+        "gauss_nll_code",
+        "inv_var = np.exp(-2.0 * log_sigma)",
+        "inv_var = np.exp(-log_sigma)",
+        *_NLL_FORWARD_CASES
         + ["gauss_nll_backward_gradcheck[dlog_sigma]", "gauss_nll_entropy_and_units"],
     ),
-    dict(
-        name="normaliser_log_sigma_forgotten",
-        cell="gauss_nll_code",
-        old="+ log_sigma + 0.5 * np.log(2.0 * np.pi)",
-        new="+ 0.5 * np.log(2.0 * np.pi)",
-        catches=_NLL_FORWARD_CASES
+    mutant(
+        "normaliser_log_sigma_forgotten",
+        "gauss_nll_code",
+        "+ log_sigma + 0.5 * np.log(2.0 * np.pi)",
+        "+ 0.5 * np.log(2.0 * np.pi)",
+        *_NLL_FORWARD_CASES
         + [
             "gauss_nll_entropy_and_units",
             "gauss_poly_nll_gradcheck",
             "gauss_poly_nll_trains_like_reference",
         ],
     ),
-    dict(
-        name="dlog_sigma_misses_the_normaliser",
-        cell="gauss_nll_code",
-        old="(1.0 - r**2 * inv_var)",
-        new="(-r**2 * inv_var)",
-        catches=[
-            "gauss_nll_backward_gradcheck[dlog_sigma]",
-            "gauss_poly_nll_gradcheck",
-            "gauss_poly_nll_trains_like_reference",
-            "fit_gd_follows_the_recipe",
-        ],
+    mutant(
+        "dlog_sigma_misses_the_normaliser",
+        "gauss_nll_code",
+        "(1.0 - r**2 * inv_var)",
+        "(-r**2 * inv_var)",
+        "gauss_nll_backward_gradcheck[dlog_sigma]",
+        "gauss_poly_nll_gradcheck",
+        "gauss_poly_nll_trains_like_reference",
+        "fit_gd_follows_the_recipe",
     ),
-    dict(
-        name="dPhi_sign_flipped",
-        cell="gauss_nll_code",
-        old="dPhi = np.outer(dmu, w)",
-        new="dPhi = np.outer(dr, w)",
-        catches=["gauss_nll_backward_gradcheck[dPhi]"],
+    mutant(
+        "dPhi_sign_flipped",
+        "gauss_nll_code",
+        "dPhi = np.outer(dmu, w)",
+        "dPhi = np.outer(dr, w)",
+        "gauss_nll_backward_gradcheck[dPhi]",
     ),
-    dict(
-        name="dy_sign_flipped",
-        cell="gauss_nll_code",
-        old='"dy": dr',
-        new='"dy": dmu',
-        catches=["gauss_nll_backward_gradcheck[dy]"],
+    mutant(
+        "dy_sign_flipped",
+        "gauss_nll_code",
+        '"dy": dr',
+        '"dy": dmu',
+        "gauss_nll_backward_gradcheck[dy]",
     ),
-    dict(
-        name="dw_spurious_1_over_N",
-        cell="gauss_nll_code",
-        old="dw = Phi.T @ dmu ",
-        new="dw = Phi.T @ dmu / len(dmu) ",
-        catches=[
-            "gauss_nll_backward_gradcheck[dw]",
-            "gauss_poly_nll_gradcheck",
-        ],
+    mutant(
+        "dw_spurious_1_over_N",
+        "gauss_nll_code",
+        "dw = Phi.T @ dmu ",
+        "dw = Phi.T @ dmu / len(dmu) ",
+        "gauss_nll_backward_gradcheck[dw]",
+        "gauss_poly_nll_gradcheck",
         # Adam is invariant to the scale of each parameter's gradient, so training cannot see it.
     ),
     # ---------------------------------------------------------------- gauss_poly_nll
-    dict(
-        name="mean_instead_of_sum",
-        cell="gauss_poly_nll_code",
-        old="return float(bits.sum()),",
-        new="return float(bits.mean()),",
-        catches=[
-            "gauss_poly_nll_value_matches_reference",
-            "gauss_poly_nll_gradcheck",
-            "gauss_poly_nll_trains_like_reference",
-        ],
+    mutant(
+        "mean_instead_of_sum",
+        "gauss_poly_nll_code",
+        "return float(bits.sum()),",
+        "return float(bits.mean()),",
+        "gauss_poly_nll_value_matches_reference",
+        "gauss_poly_nll_gradcheck",
+        "gauss_poly_nll_trains_like_reference",
     ),
-    dict(
-        name="upstream_of_the_mean_for_a_sum_loss",
-        cell="gauss_poly_nll_code",
-        old="g = gauss_nll_backward(np.ones_like(bits), cache)",
-        new="g = gauss_nll_backward(np.ones_like(bits) / bits.size, cache)",
+    mutant(
+        "upstream_of_the_mean_for_a_sum_loss",
+        "gauss_poly_nll_code",
+        "g = gauss_nll_backward(np.ones_like(bits), cache)",
+        "g = gauss_nll_backward(np.ones_like(bits) / bits.size, cache)",
         # Adam is invariant to the scale of the gradient, so training alone cannot see this.
-        catches=["gauss_poly_nll_gradcheck"],
+        "gauss_poly_nll_gradcheck",
     ),
-    dict(
-        name="grads_keyed_like_backward",
-        cell="gauss_poly_nll_code",
-        old='{"w": g["dw"], "log_sigma": g["dlog_sigma"]}',
-        new='{"dw": g["dw"], "dlog_sigma": g["dlog_sigma"]}',
-        catches=["gauss_poly_nll_gradcheck", "gauss_poly_nll_trains_like_reference"],
+    mutant(
+        "grads_keyed_like_backward",
+        "gauss_poly_nll_code",
+        '{"w": g["dw"], "log_sigma": g["dlog_sigma"]}',
+        '{"dw": g["dw"], "dlog_sigma": g["dlog_sigma"]}',
+        "gauss_poly_nll_gradcheck",
+        "gauss_poly_nll_trains_like_reference",
     ),
     # ---------------------------------------------------------------- fit_gd
-    dict(
-        name="no_learning_rate_schedule",
-        cell="fit_gd_code",
-        old="opt.lr = cosine_lr(step, steps, lr)",
-        new="opt.lr = lr",
-        catches=["fit_gd_follows_the_recipe"],
+    mutant(
+        "no_learning_rate_schedule",
+        "fit_gd_code",
+        "opt.lr = cosine_lr(step, steps, lr)",
+        "opt.lr = lr",
+        "fit_gd_follows_the_recipe",
     ),
-    dict(
-        name="sigma_starts_at_one",
-        cell="fit_gd_code",
-        old='"log_sigma": np.array([0.5 * np.log(np.mean(y**2))])',
-        new='"log_sigma": np.array([0.0])',
-        catches=["fit_gd_follows_the_recipe"],
+    mutant(
+        "sigma_starts_at_one",
+        "fit_gd_code",
+        '"log_sigma": np.array([0.5 * np.log(np.mean(y**2))])',
+        '"log_sigma": np.array([0.0])',
+        "fit_gd_follows_the_recipe",
     ),
-    dict(
-        name="fit_steps_uphill",
-        cell="fit_gd_code",
-        old="opt.step(params, grads)",
-        new="opt.step(params, {k: -g for k, g in grads.items()})",
-        catches=["fit_gd_follows_the_recipe", "fit_gd_reaches_the_optimum"],
+    mutant(
+        "fit_steps_uphill",
+        "fit_gd_code",
+        "opt.step(params, grads)",
+        "opt.step(params, {k: -g for k, g in grads.items()})",
+        "fit_gd_follows_the_recipe",
+        "fit_gd_reaches_the_optimum",
     ),
     # ---------------------------------------------------------------- two_part_code
-    dict(
-        name="sigma_not_counted_as_a_parameter",
-        cell="two_part_code_code",
-        old="(degree + 2) * bits_per_param",
-        new="(degree + 1) * bits_per_param",
-        catches=["two_part_code_matches_reference", "two_part_code_charges_every_parameter"],
+    mutant(
+        "sigma_not_counted_as_a_parameter",
+        "two_part_code_code",
+        "(degree + 2) * bits_per_param",
+        "(degree + 1) * bits_per_param",
+        "two_part_code_matches_reference",
+        "two_part_code_charges_every_parameter",
     ),
-    dict(
-        name="data_bits_before_the_last_step",
-        cell="two_part_code_code",
-        old="""    params, _ = fit_gd(Phi, y, steps, lr)
+    mutant(
+        "data_bits_before_the_last_step",
+        "two_part_code_code",
+        """    params, _ = fit_gd(Phi, y, steps, lr)
     data_bits, _ = gauss_poly_nll(params, (Phi, y))""",
-        new="""    params, fit_losses = fit_gd(Phi, y, steps, lr)
+        """    params, fit_losses = fit_gd(Phi, y, steps, lr)
     data_bits = fit_losses[-1]""",
-        catches=["two_part_code_matches_reference"],
+        "two_part_code_matches_reference",
     ),
     # ---------------------------------------------------------------- prequential_code
-    dict(
-        name="fit_includes_the_chunk_being_coded",
-        cell="prequential_code_code",
-        old="fit_gd(Phi[:a], y[:a], steps, lr)",
-        new="fit_gd(Phi[:b], y[:b], steps, lr)",
+    mutant(
+        "fit_includes_the_chunk_being_coded",
+        "prequential_code_code",
+        "fit_gd(Phi[:a], y[:a], steps, lr)",
+        "fit_gd(Phi[:b], y[:b], steps, lr)",
         # Earlier chunks do not depend on later ones, so only the response of a chunk's cost to
         # its own values (not a fixed Gaussian code: not quadratic) shows the look-ahead.
-        catches=["prequential_code_matches_reference", "prequential_never_looks_ahead"],
+        "prequential_code_matches_reference",
+        "prequential_never_looks_ahead",
     ),
-    dict(
-        name="fit_once_on_all_the_data",
-        cell="prequential_code_code",
-        old="fit_gd(Phi[:a], y[:a], steps, lr)",
-        new="fit_gd(Phi, y, steps, lr)",
-        catches=[
-            "prequential_code_matches_reference",
-            "prequential_never_looks_ahead",
-            "prequential_selects_the_true_degree",
-        ],
+    mutant(
+        "fit_once_on_all_the_data",
+        "prequential_code_code",
+        "fit_gd(Phi[:a], y[:a], steps, lr)",
+        "fit_gd(Phi, y, steps, lr)",
+        "prequential_code_matches_reference",
+        "prequential_never_looks_ahead",
+        "prequential_selects_the_true_degree",
     ),
-    dict(
-        name="first_chunk_with_unit_sigma",
-        cell="prequential_code_code",
-        old="np.array([np.log(PRIOR_SIGMA)])",
-        new="np.array([0.0])",
-        catches=[
-            "prequential_code_matches_reference",
-            "prequential_first_chunk_uses_only_the_prior",
-        ],
+    mutant(
+        "first_chunk_with_unit_sigma",
+        "prequential_code_code",
+        "np.array([np.log(PRIOR_SIGMA)])",
+        "np.array([0.0])",
+        "prequential_code_matches_reference",
+        "prequential_first_chunk_uses_only_the_prior",
     ),
-    dict(
-        name="points_sorted_by_x",
-        cell="prequential_code_code",
-        old="    Phi = legendre_features(x, degree)                     # (n, d + 1)\n\n",
-        new="""    order = np.argsort(x)
+    mutant(
+        "points_sorted_by_x",
+        "prequential_code_code",
+        "    Phi = legendre_features(x, degree)                     # (n, d + 1)\n\n",
+        """    order = np.argsort(x)
     x, y = x[order], y[order]
     Phi = legendre_features(x, degree)                     # (n, d + 1)
 
 """,
-        catches=["prequential_code_matches_reference"],
+        "prequential_code_matches_reference",
     ),
 ]
 
@@ -281,11 +275,11 @@ MUTANTS = [
 # Correct but slow implementations: they must still score full marks (the integrity budget
 # catches finite differences, not honest Python loops).
 VARIANTS = [
-    dict(
-        name="gauss_nll_backward_loops_over_the_points",
-        cell="gauss_nll_code",
-        old=_NLL_BACKWARD_BODY,
-        new="""    Phi, w, r, inv_var = cache
+    variant(
+        "gauss_nll_backward_loops_over_the_points",
+        "gauss_nll_code",
+        _NLL_BACKWARD_BODY,
+        """    Phi, w, r, inv_var = cache
     N, D = Phi.shape
     dPhi, dy, dw = np.zeros((N, D)), np.zeros(N), np.zeros(D)
     dlog_sigma = np.zeros(1)
@@ -298,11 +292,11 @@ VARIANTS = [
         dlog_sigma[0] += g * (1.0 - r[i] ** 2 * inv_var[0])
     return {"dPhi": dPhi, "dy": dy, "dw": dw, "dlog_sigma": dlog_sigma}""",
     ),
-    dict(
-        name="prequential_as_a_plain_loop",
-        cell="prequential_code_code",
-        old="    total, chunk_bits, _ = prequential_codelength(encode_chunk, zip(edges[:-1], edges[1:]), 0)",  # noqa: E501
-        new="""    chunk_bits = []
+    variant(
+        "prequential_as_a_plain_loop",
+        "prequential_code_code",
+        "    total, chunk_bits, _ = prequential_codelength(encode_chunk, zip(edges[:-1], edges[1:]), 0)",  # noqa: E501
+        """    chunk_bits = []
     for a, b in zip(edges[:-1], edges[1:]):
         cost, _ = encode_chunk(a, (a, b))
         chunk_bits.append(cost)
@@ -316,11 +310,11 @@ VARIANTS = [
 # the sign of Adam's first (tiny) step on log_sigma; these variants round it differently from the
 # reference, and the tests' tolerances are calibrated on them (see the hidden tests).
 VARIANTS += [
-    dict(
-        name="gauss_poly_nll_in_closed_form",
-        cell="gauss_poly_nll_code",
-        old=_POLY_NLL_BODY,
-        new="""    Phi, y = batch
+    variant(
+        "gauss_poly_nll_in_closed_form",
+        "gauss_poly_nll_code",
+        _POLY_NLL_BODY,
+        """    Phi, y = batch
     w, s = params["w"], params["log_sigma"][0]
     n = len(y)
     r = y - Phi @ w
@@ -331,11 +325,11 @@ VARIANTS += [
     ds = (n - rss / sigma2) / np.log(2)
     return float(loss), {"w": dw, "log_sigma": np.array([ds])}""",
     ),
-    dict(
-        name="gauss_nll_einsum_input_cache_split_dlog_sigma",
-        cell="gauss_nll_code",
-        old=_NLL_CELL_BODIES,
-        new='''    ln2 = np.log(2.0)
+    variant(
+        "gauss_nll_einsum_input_cache_split_dlog_sigma",
+        "gauss_nll_code",
+        _NLL_CELL_BODIES,
+        '''    ln2 = np.log(2.0)
     resid = y - np.einsum("nd,d->n", Phi, w)
     prec = np.exp(-2.0 * log_sigma[0])
     bits = resid**2 * prec / (2 * ln2) + log_sigma[0] / ln2 + 0.5 * np.log2(2 * np.pi)
@@ -355,11 +349,11 @@ def gauss_nll_backward(dbits, cache):
     dlog_sigma = np.sum(dbits) / ln2 - np.sum(dbits * resid**2) * prec / ln2
     return {"dPhi": dPhi, "dy": dresid, "dw": dw, "dlog_sigma": np.array([dlog_sigma])}''',
     ),
-    dict(
-        name="fit_gd_while_loop_with_copies",
-        cell="fit_gd_code",
-        old=_FIT_GD_BODY,
-        new="""    n, d = Phi.shape
+    variant(
+        "fit_gd_while_loop_with_copies",
+        "fit_gd_code",
+        _FIT_GD_BODY,
+        """    n, d = Phi.shape
     s0 = np.log(np.sqrt(np.sum(y * y) / n))
     params = {"w": np.zeros(d), "log_sigma": np.array([s0])}
     adam = Adam(lr=lr)
@@ -373,22 +367,22 @@ def gauss_nll_backward(dbits, cache):
         t += 1
     return {"w": params["w"].copy(), "log_sigma": params["log_sigma"].copy()}, history""",
     ),
-    dict(
-        name="two_part_code_sums_the_bits",
-        cell="two_part_code_code",
-        old=_TWO_PART_BODY,
-        new="""    k = degree + 1 + 1
+    variant(
+        "two_part_code_sums_the_bits",
+        "two_part_code_code",
+        _TWO_PART_BODY,
+        """    k = degree + 1 + 1
     features = np.polynomial.legendre.legvander(x, degree)
     fitted = fit_gd(features, y, steps=steps, lr=lr)[0]
     bits, _ = gauss_nll_forward(features, y, fitted["w"], fitted["log_sigma"])
     data_bits = float(np.sum(bits))
     return k * bits_per_param + data_bits, data_bits""",
     ),
-    dict(
-        name="prequential_loop_with_prior_formula",
-        cell="prequential_code_code",
-        old=_PREQ_BODY,
-        new="""    Phi = legendre_features(x, degree)
+    variant(
+        "prequential_loop_with_prior_formula",
+        "prequential_code_code",
+        _PREQ_BODY,
+        """    Phi = legendre_features(x, degree)
     costs = np.zeros(len(edges) - 1)
     for k in range(len(edges) - 1):
         lo, hi = edges[k], edges[k + 1]

@@ -5,7 +5,7 @@ Each mutant replaces one exact substring of one answer cell of the source notebo
 stripped).
 """
 
-from mutants import fd_loop, rewrites
+from mutants import fd_loop, mutant, rewrites, variant
 
 # A backward that differentiates numerically through the forward. The cache holds the
 # probabilities of the rows in the batch; their logs are logits giving the same forward output
@@ -74,38 +74,36 @@ MUTANTS = [
             ],
         ),
     ),
-    dict(
-        name="context_digits_most_recent_most_significant",
-        cell="context_ids_code",
-        old="n] * V**j",
-        new="n] * V**(k - 1 - j)",
-        catches=[
-            "context_ids_matches_reference[20-3-2]",
-            "context_ids_matches_reference[15-2-3]",
-            "context_ids_matches_reference[30-4-5]",
-        ],
+    mutant(
+        "context_digits_most_recent_most_significant",
+        "context_ids_code",
+        "n] * V**j",
+        "n] * V**(k - 1 - j)",
+        "context_ids_matches_reference[20-3-2]",
+        "context_ids_matches_reference[15-2-3]",
+        "context_ids_matches_reference[30-4-5]",
     ),
-    dict(
-        name="context_order_0_treated_as_order_1",
-        cell="context_ids_code",
-        old="for j in range(k):",
-        new="for j in range(max(k, 1)):",
-        catches=["context_ids_matches_reference[7-0-2]"],
+    mutant(
+        "context_order_0_treated_as_order_1",
+        "context_ids_code",
+        "for j in range(k):",
+        "for j in range(max(k, 1)):",
+        "context_ids_matches_reference[7-0-2]",
     ),
     # ---- the context model
-    dict(
-        name="ctx_forward_without_max_shift",
-        cell="ctx_model_code",
-        old="z = logits - logits.max(axis=1, keepdims=True)",
-        new="z = logits",
-        catches=_CTX_FORWARD,
+    mutant(
+        "ctx_forward_without_max_shift",
+        "ctx_model_code",
+        "z = logits - logits.max(axis=1, keepdims=True)",
+        "z = logits",
+        *_CTX_FORWARD,
     ),
-    dict(
-        name="ctx_forward_log_of_underflowed_softmax",
-        cell="ctx_model_code",
-        old="logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))",
-        new="logp = np.log(np.exp(z) / np.exp(z).sum(axis=1, keepdims=True))",
-        catches=_CTX_FORWARD,
+    mutant(
+        "ctx_forward_log_of_underflowed_softmax",
+        "ctx_model_code",
+        "logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))",
+        "logp = np.log(np.exp(z) / np.exp(z).sum(axis=1, keepdims=True))",
+        *_CTX_FORWARD,
     ),
     # Adam is invariant to a constant rescaling of the gradient, so the training curve barely
     # notices a wrong scale; the gradient checks must.
@@ -115,12 +113,12 @@ MUTANTS = [
         ctx_backward_in_nats=("dlogits *= dbits[:, None]", _CTX_GRADIENT),
         ctx_backward_ignores_upstream=("dlogits *= LOG2E", _CTX_GRADIENT),
     ),
-    dict(
-        name="ctx_backward_forgets_the_target",
-        cell="ctx_model_code",
-        old="dlogits[np.arange(B), sym] -= 1.0",
-        new="dlogits = dlogits",
-        catches=_CTX_GRADIENT
+    mutant(
+        "ctx_backward_forgets_the_target",
+        "ctx_model_code",
+        "dlogits[np.arange(B), sym] -= 1.0",
+        "dlogits = dlogits",
+        *_CTX_GRADIENT
         + [
             "ctx_model_gradient_rows",
             "ctx_model_training_reduces_loss_like_reference",
@@ -131,75 +129,67 @@ MUTANTS = [
             "online_code_length_lfsr_looks_random_to_short_contexts",
         ],
     ),
-    dict(
-        name="ctx_backward_repeated_contexts_not_accumulated",
-        cell="ctx_model_code",
-        old="np.add.at(dtheta, ctx, dlogits)",
-        new="dtheta[ctx] += dlogits",
-        catches=[
-            "ctx_model_backward_gradcheck[repeated_contexts]",
-            "ctx_model_backward_gradcheck[V5]",
-            "ctx_model_backward_fast",
-            "ctx_model_loss_gradcheck",
-            "ctx_model_training_reduces_loss_like_reference",
-        ],
+    mutant(
+        "ctx_backward_repeated_contexts_not_accumulated",
+        "ctx_model_code",
+        "np.add.at(dtheta, ctx, dlogits)",
+        "dtheta[ctx] += dlogits",
+        "ctx_model_backward_gradcheck[repeated_contexts]",
+        "ctx_model_backward_gradcheck[V5]",
+        "ctx_model_backward_fast",
+        "ctx_model_loss_gradcheck",
+        "ctx_model_training_reduces_loss_like_reference",
     ),
-    dict(
-        name="ctx_numerical_backward",
-        cell="ctx_model_code",
-        old="    ctx, sym, p, shape = cache\n    B = ctx.shape[0]",
-        new=_CTX_NUMERICAL_BACKWARD,
+    mutant(
+        "ctx_numerical_backward",
+        "ctx_model_code",
+        "    ctx, sym, p, shape = cache\n    B = ctx.shape[0]",
+        _CTX_NUMERICAL_BACKWARD,
         # Its row sums are ~1e-11, not 0: the gradient-rows property sees the noise.
-        catches=["ctx_model_backward_fast", "ctx_model_gradient_rows"],
+        "ctx_model_backward_fast",
+        "ctx_model_gradient_rows",
     ),
     # ---- the batch loss
-    dict(
-        name="loss_sums_instead_of_averaging",
-        cell="ctx_model_loss_code",
-        old="grads = ctx_model_backward(np.full(B, 1.0 / B), cache)\n    return float(bits.mean())",
-        new="grads = ctx_model_backward(np.ones(B), cache)\n    return float(bits.sum())",
+    mutant(
+        "loss_sums_instead_of_averaging",
+        "ctx_model_loss_code",
+        "grads = ctx_model_backward(np.full(B, 1.0 / B), cache)\n    return float(bits.mean())",
+        "grads = ctx_model_backward(np.ones(B), cache)\n    return float(bits.sum())",
         # Its gradient is exact for the sum it returns, so the gradient check (against the
         # student's own loss) passes: the value and the training curve catch it.
-        catches=[
-            "ctx_model_loss_value_matches_reference",
-            "ctx_model_training_reduces_loss_like_reference",
-        ],
+        "ctx_model_loss_value_matches_reference",
+        "ctx_model_training_reduces_loss_like_reference",
     ),
     # ---- online coding
-    dict(
-        name="online_learns_before_coding",
-        cell="online_code_length_code",
-        old="        return bits[0], state",
-        new="        return ctx_model_forward(theta, np.array([c]), np.array([s]))[0][0], state",
-        catches=[
-            "online_code_length_matches_reference[markov_V3_k2]",
-            "online_code_length_matches_reference[single_symbol]",
-            "online_code_length_matches_reference[V4_k1_lr0.2]",
-            "online_code_length_predicts_before_learning",
-            "online_code_length_cannot_compress_fair_coins",
-        ],
+    mutant(
+        "online_learns_before_coding",
+        "online_code_length_code",
+        "        return bits[0], state",
+        "        return ctx_model_forward(theta, np.array([c]), np.array([s]))[0][0], state",
+        "online_code_length_matches_reference[markov_V3_k2]",
+        "online_code_length_matches_reference[single_symbol]",
+        "online_code_length_matches_reference[V4_k1_lr0.2]",
+        "online_code_length_predicts_before_learning",
+        "online_code_length_cannot_compress_fair_coins",
     ),
     # Look-ahead that keeps the first symbol honest: symbol 0 is coded by the uniform model,
     # every later one after learning from itself (per[0] = log2 V, so only Kraft at t >= 1 and
     # the fair coins see it).
-    dict(
-        name="online_learns_from_each_later_symbol_before_coding_it",
-        cell="online_code_length_code",
-        old="    total_bits, bits_per_symbol, _ = "
-        "prequential_codelength(step, zip(ctx, seq), None)",
-        new="""    bits_per_symbol = np.zeros(seq.shape[0])
+    mutant(
+        "online_learns_from_each_later_symbol_before_coding_it",
+        "online_code_length_code",
+        "    total_bits, bits_per_symbol, _ = prequential_codelength(step, zip(ctx, seq), None)",
+        """    bits_per_symbol = np.zeros(seq.shape[0])
     for t in range(seq.shape[0]):
         if t > 0:
             step(None, (ctx[t], seq[t]))                        # learn ...
         one = np.array([ctx[t]]), np.array([seq[t]])
         bits_per_symbol[t] = ctx_model_forward(theta, *one)[0][0]   # ... then code
     total_bits = float(bits_per_symbol.sum())""",
-        catches=[
-            "online_code_length_matches_reference[markov_V3_k2]",
-            "online_code_length_matches_reference[V4_k1_lr0.2]",
-            "online_code_length_predicts_before_learning",
-            "online_code_length_cannot_compress_fair_coins",
-        ],
+        "online_code_length_matches_reference[markov_V3_k2]",
+        "online_code_length_matches_reference[V4_k1_lr0.2]",
+        "online_code_length_predicts_before_learning",
+        "online_code_length_cannot_compress_fair_coins",
     ),
     *rewrites(
         "online_code_length_code",
@@ -216,44 +206,40 @@ MUTANTS = [
             ],
         ),
     ),
-    dict(
-        name="online_adagrad_forgets_past_gradients",
-        cell="online_code_length_code",
-        old="G[c] += g * g",
-        new="G[c] = g * g",
-        catches=_ONLINE_ADAGRAD,
+    mutant(
+        "online_adagrad_forgets_past_gradients",
+        "online_code_length_code",
+        "G[c] += g * g",
+        "G[c] = g * g",
+        *_ONLINE_ADAGRAD,
     ),
     # ---- mixture
-    dict(
-        name="mixture_underflows_without_shift",
-        cell="mixture_code_length_code",
-        old="L_mix = m - np.log2(np.mean(2.0 ** -(L - m), axis=0))",
-        new="L_mix = -np.log2(np.mean(2.0 ** -L, axis=0))",
-        catches=["mixture_code_length_is_stable_for_long_sequences"],
+    mutant(
+        "mixture_underflows_without_shift",
+        "mixture_code_length_code",
+        "L_mix = m - np.log2(np.mean(2.0 ** -(L - m), axis=0))",
+        "L_mix = -np.log2(np.mean(2.0 ** -L, axis=0))",
+        "mixture_code_length_is_stable_for_long_sequences",
     ),
-    dict(
-        name="mixture_forgets_the_prior_1_over_K",
-        cell="mixture_code_length_code",
-        old="np.mean(2.0 ** -(L - m), axis=0)",
-        new="np.sum(2.0 ** -(L - m), axis=0)",
-        catches=[
-            "mixture_code_length_matches_reference[3-50]",
-            "mixture_code_length_matches_reference[5-1]",
-            "mixture_code_length_within_log2K_of_best",
-            "mixture_code_length_is_stable_for_long_sequences",
-        ],
+    mutant(
+        "mixture_forgets_the_prior_1_over_K",
+        "mixture_code_length_code",
+        "np.mean(2.0 ** -(L - m), axis=0)",
+        "np.sum(2.0 ** -(L - m), axis=0)",
+        "mixture_code_length_matches_reference[3-50]",
+        "mixture_code_length_matches_reference[5-1]",
+        "mixture_code_length_within_log2K_of_best",
+        "mixture_code_length_is_stable_for_long_sequences",
     ),
-    dict(
-        name="mixture_returns_running_totals",
-        cell="mixture_code_length_code",
-        old="bits_per_symbol = np.diff(L_mix, prepend=0.0)",
-        new="bits_per_symbol = L_mix",
-        catches=[
-            "mixture_code_length_matches_reference[3-50]",
-            "mixture_code_length_matches_reference[1-10]",
-            "mixture_code_length_within_log2K_of_best",
-            "mixture_code_length_is_stable_for_long_sequences",
-        ],
+    mutant(
+        "mixture_returns_running_totals",
+        "mixture_code_length_code",
+        "bits_per_symbol = np.diff(L_mix, prepend=0.0)",
+        "bits_per_symbol = L_mix",
+        "mixture_code_length_matches_reference[3-50]",
+        "mixture_code_length_matches_reference[1-10]",
+        "mixture_code_length_within_log2K_of_best",
+        "mixture_code_length_is_stable_for_long_sequences",
     ),
 ]
 
@@ -295,11 +281,11 @@ _ONLINE_BODY = """    seq = np.asarray(seq, dtype=np.int64)
 # Correct but slow (or differently written) implementations: they must still score full marks.
 VARIANTS = [
     # The integrity budget catches finite differences, not an honest loop over the batch.
-    dict(
-        name="ctx_backward_loops_over_the_batch",
-        cell="ctx_model_code",
-        old="    dlogits = p.copy()  ",
-        new="""    dtheta = np.zeros(shape)
+    variant(
+        "ctx_backward_loops_over_the_batch",
+        "ctx_model_code",
+        "    dlogits = p.copy()  ",
+        """    dtheta = np.zeros(shape)
     for b in range(B):
         g = p[b].copy()
         g[sym[b]] -= 1.0
@@ -308,21 +294,21 @@ VARIANTS = [
     dlogits = p.copy()  """,
     ),
     # AdaGrad on every row: rows with zero gradient do not move, so the code is identical.
-    dict(
-        name="online_dense_adagrad_update",
-        cell="online_code_length_code",
-        old="""        G[c] += g * g                                              # then learn
+    variant(
+        "online_dense_adagrad_update",
+        "online_code_length_code",
+        """        G[c] += g * g                                              # then learn
         theta[c] -= lr * g / (np.sqrt(G[c]) + ADAGRAD_EPS)""",
-        new="""        g_all = ctx_model_backward(np.ones(1), cache)["dtheta"]
+        """        g_all = ctx_model_backward(np.ones(1), cache)["dtheta"]
         G[...] += g_all * g_all
         theta[...] -= lr * g_all / (np.sqrt(G) + ADAGRAD_EPS)""",
     ),
     # The mixture in its predictive form: posterior weights updated symbol by symbol.
-    dict(
-        name="mixture_by_posterior_weights",
-        cell="mixture_code_length_code",
-        old="    L = np.cumsum(bits, axis=1)  ",
-        new="""    K, n = bits.shape
+    variant(
+        "mixture_by_posterior_weights",
+        "mixture_code_length_code",
+        "    L = np.cumsum(bits, axis=1)  ",
+        """    K, n = bits.shape
     logw = np.full(K, -np.log2(K))
     per = np.empty(n)
     for t in range(n):
@@ -335,11 +321,11 @@ VARIANTS = [
     L = np.cumsum(bits, axis=1)  """,
     ),
     # context_ids as a loop over t (Horner's rule on the previous context), not vectorised.
-    dict(
-        name="context_ids_loop_over_t",
-        cell="context_ids_code",
-        old="    seq = np.asarray(seq, dtype=np.int64)\n    n = seq.shape[0]",
-        new="""    seq = np.asarray(seq, dtype=np.int64)
+    variant(
+        "context_ids_loop_over_t",
+        "context_ids_code",
+        "    seq = np.asarray(seq, dtype=np.int64)\n    n = seq.shape[0]",
+        """    seq = np.asarray(seq, dtype=np.int64)
     ctx = np.zeros(len(seq), dtype=np.int64)
     C = V**k
     c = 0
@@ -350,11 +336,11 @@ VARIANTS = [
     n = seq.shape[0]""",
     ),
     # context_ids from sliding windows of the padded sequence and a dot with the digit weights.
-    dict(
-        name="context_ids_sliding_windows",
-        cell="context_ids_code",
-        old="    seq = np.asarray(seq, dtype=np.int64)\n    n = seq.shape[0]",
-        new="""    seq = np.asarray(seq, dtype=np.int64)
+    variant(
+        "context_ids_sliding_windows",
+        "context_ids_code",
+        "    seq = np.asarray(seq, dtype=np.int64)\n    n = seq.shape[0]",
+        """    seq = np.asarray(seq, dtype=np.int64)
     n = len(seq)
     padded = np.concatenate([np.zeros(k, dtype=np.int64), seq])
     windows = np.lib.stride_tricks.sliding_window_view(padded, k)[:n]   # (n, k): x[t-k .. t-1]
@@ -363,11 +349,11 @@ VARIANTS = [
     ),
     # logaddexp.reduce for the log-partition, the cache a dict of the inputs (the backward
     # recomputes the softmax), and the rows summed per context with np.bincount.
-    dict(
-        name="ctx_model_logaddexp_dict_cache_bincount",
-        cell="ctx_model_code",
-        old=_CTX_MODEL_BODIES,
-        new="""    logits = theta[ctx]                                  # (B, V)
+    variant(
+        "ctx_model_logaddexp_dict_cache_bincount",
+        "ctx_model_code",
+        _CTX_MODEL_BODIES,
+        """    logits = theta[ctx]                                  # (B, V)
     log_z = np.logaddexp.reduce(logits, axis=1)          # (B,)
     bits = (log_z - logits[np.arange(len(sym)), sym]) / np.log(2.0)
     return bits, {"theta": theta, "ctx": ctx, "sym": sym}
@@ -386,24 +372,24 @@ VARIANTS = [
     ),
     # Rows summed per context by a dense (B, C) one-hot matrix: O(B * C) work and memory, still
     # an analytic gradient, and within the time budget.
-    dict(
-        name="ctx_backward_one_hot_matmul",
-        cell="ctx_model_code",
-        old="    dtheta = np.zeros(shape)                                       # (C, V)\n"
+    variant(
+        "ctx_backward_one_hot_matmul",
+        "ctx_model_code",
+        "    dtheta = np.zeros(shape)                                       # (C, V)\n"
         "    np.add.at(dtheta, ctx, dlogits)",
-        new="""    onehot = np.zeros((B, shape[0]))
+        """    onehot = np.zeros((B, shape[0]))
     onehot[np.arange(B), ctx] = 1.0                      # (B, C)
     dtheta = onehot.T @ dlogits                          # (C, V)""",
     ),
     # The batch loss written out: its own log-softmax and np.add.at, no call of the layer.
-    dict(
-        name="ctx_model_loss_written_out",
-        cell="ctx_model_loss_code",
-        old="""    bits, cache = ctx_model_forward(params["theta"], ctx, sym)
+    variant(
+        "ctx_model_loss_written_out",
+        "ctx_model_loss_code",
+        """    bits, cache = ctx_model_forward(params["theta"], ctx, sym)
     B = bits.shape[0]
     grads = ctx_model_backward(np.full(B, 1.0 / B), cache)
     return float(bits.mean()), {"theta": grads["dtheta"]}""",
-        new="""    theta = params["theta"]
+        """    theta = params["theta"]
     B = len(ctx)
     z = theta[ctx] - theta[ctx].max(axis=1, keepdims=True)
     logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
@@ -416,11 +402,11 @@ VARIANTS = [
     ),
     # The online coder as a plain loop: its own softmax in base 2, no prequential_codelength,
     # no layer calls.
-    dict(
-        name="online_plain_loop_own_softmax",
-        cell="online_code_length_code",
-        old=_ONLINE_BODY,
-        new="""    seq = np.asarray(seq)
+    variant(
+        "online_plain_loop_own_softmax",
+        "online_code_length_code",
+        _ONLINE_BODY,
+        """    seq = np.asarray(seq)
     n = len(seq)
     ctx = context_ids(seq, k, V)
     theta = np.zeros((V**k, V))
@@ -440,11 +426,11 @@ VARIANTS = [
     ),
     # The online coder through the batch loss on a batch of one (its loss is that symbol's bits,
     # its gradient that symbol's gradient).
-    dict(
-        name="online_through_the_batch_loss",
-        cell="online_code_length_code",
-        old=_ONLINE_BODY,
-        new="""    ctx = context_ids(seq, k, V)
+    variant(
+        "online_through_the_batch_loss",
+        "online_code_length_code",
+        _ONLINE_BODY,
+        """    ctx = context_ids(seq, k, V)
     params = init_ctx_params(k, V)
     G = np.zeros_like(params["theta"])
     costs = []
@@ -457,11 +443,11 @@ VARIANTS = [
     return float(np.sum(costs)), costs""",
     ),
     # The mixture in nats with logaddexp.reduce over the models.
-    dict(
-        name="mixture_logaddexp_in_nats",
-        cell="mixture_code_length_code",
-        old="    L = np.cumsum(bits, axis=1)  ",
-        new="""    K = bits.shape[0]
+    variant(
+        "mixture_logaddexp_in_nats",
+        "mixture_code_length_code",
+        "    L = np.cumsum(bits, axis=1)  ",
+        """    K = bits.shape[0]
     nats = np.cumsum(bits, axis=1) * np.log(2.0)            # (K, n) running lengths in nats
     L_mix = (np.log(K) - np.logaddexp.reduce(-nats, axis=0)) / np.log(2.0)
     per = np.concatenate([L_mix[:1], np.diff(L_mix)])

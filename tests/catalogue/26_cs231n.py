@@ -3,7 +3,7 @@
 Each mutant replaces one exact substring of one answer cell of the source notebook.
 """
 
-from mutants import fd_loop, numerical_backward_mutant
+from mutants import fd_loop, mutant, numerical_backward_mutant, variant
 
 
 # Gradients by centred differences through the forward (tests/mutants.py). They are accurate to
@@ -43,89 +43,88 @@ _GRAD_CASES = "grad_check_flags_planted_bugs[{}]"
 
 MUTANTS = [
     # ---- 1. gradient checking
-    dict(
-        name="numerical_gradient_one_sided",
-        cell="gradcheck_code",
-        old="""        x[idx] = old - h
+    mutant(
+        "numerical_gradient_one_sided",
+        "gradcheck_code",
+        """        x[idx] = old - h
         f_minus = f(x)
         x[idx] = old                                               # restore before moving on
         grad[idx] = (f_plus - f_minus) / (2.0 * h)""",
-        new="""        x[idx] = old
+        """        x[idx] = old
         f_minus = f(x)
         grad[idx] = (f_plus - f_minus) / h""",
-        catches=[
-            "numerical_gradient_matches_reference",
-            "numerical_gradient_is_centred",
-            _GRAD_CASES.format("tanh"),
-        ],
+        "numerical_gradient_matches_reference",
+        "numerical_gradient_is_centred",
+        _GRAD_CASES.format("tanh"),
     ),
-    dict(
-        name="numerical_gradient_does_not_restore_x",
-        cell="gradcheck_code",
-        old="        x[idx] = old" + " " * 47 + "# restore before moving on\n",
-        new="",
-        catches=["numerical_gradient_matches_reference"],
+    mutant(
+        "numerical_gradient_does_not_restore_x",
+        "gradcheck_code",
+        "        x[idx] = old" + " " * 47 + "# restore before moving on\n",
+        "",
+        "numerical_gradient_matches_reference",
     ),
-    dict(
-        name="relative_error_divides_by_first_norm",
-        cell="gradcheck_code",
-        old="return float(np.linalg.norm(a - b) / denom)",
-        new="return float(np.linalg.norm(a - b) / np.linalg.norm(a))",
-        catches=["relative_error_matches_reference", _GRAD_CASES.format("softmax_zero_grad")],
+    mutant(
+        "relative_error_divides_by_first_norm",
+        "gradcheck_code",
+        "return float(np.linalg.norm(a - b) / denom)",
+        "return float(np.linalg.norm(a - b) / np.linalg.norm(a))",
+        "relative_error_matches_reference",
+        _GRAD_CASES.format("softmax_zero_grad"),
     ),
-    dict(
+    mutant(
         # Checking the gradient of sum(y): a correct softmax looks wrong (both gradients are pure
         # rounding noise) and the forgotten flip looks right.
-        name="grad_check_all_ones_upstream",
-        cell="gradcheck_code",
-        old="dout = np.random.default_rng(seed).standard_normal(size=out.shape)",
-        new="dout = np.ones(out.shape)",
-        catches=[_GRAD_CASES.format("softmax"), _GRAD_CASES.format("flip_forgotten")],
+        "grad_check_all_ones_upstream",
+        "gradcheck_code",
+        "dout = np.random.default_rng(seed).standard_normal(size=out.shape)",
+        "dout = np.ones(out.shape)",
+        _GRAD_CASES.format("softmax"),
+        _GRAD_CASES.format("flip_forgotten"),
     ),
-    dict(
-        name="grad_check_numerical_side_ignores_upstream",
-        cell="gradcheck_code",
-        old="return float(np.sum(forward(z)[0] * dout))",
-        new="return float(np.sum(forward(z)[0]))",
-        catches=[
-            _GRAD_CASES.format("tanh"),
-            _GRAD_CASES.format("softmax"),
-            _GRAD_CASES.format("square_missing_2"),
-        ],
+    mutant(
+        "grad_check_numerical_side_ignores_upstream",
+        "gradcheck_code",
+        "return float(np.sum(forward(z)[0] * dout))",
+        "return float(np.sum(forward(z)[0]))",
+        _GRAD_CASES.format("tanh"),
+        _GRAD_CASES.format("softmax"),
+        _GRAD_CASES.format("square_missing_2"),
     ),
     # ---- 2. affine
-    dict(
-        name="affine_forward_forgets_bias",
-        cell="affine_code",
-        old="y = x @ W + b ",
-        new="y = x @ W ",
-        catches=["affine_forward_matches_reference", "two_layer_loss_matches_reference"],
+    mutant(
+        "affine_forward_forgets_bias",
+        "affine_code",
+        "y = x @ W + b ",
+        "y = x @ W ",
+        "affine_forward_matches_reference",
+        "two_layer_loss_matches_reference",
     ),
-    dict(
-        name="affine_dx_divided_by_batch_size",
-        cell="affine_code",
-        old="dx = dy @ W.T ",
-        new="dx = dy @ W.T / x.shape[0] ",
-        catches=["affine_backward_gradcheck[dx]", "two_layer_loss_gradcheck[W1]"],
+    mutant(
+        "affine_dx_divided_by_batch_size",
+        "affine_code",
+        "dx = dy @ W.T ",
+        "dx = dy @ W.T / x.shape[0] ",
+        "affine_backward_gradcheck[dx]",
+        "two_layer_loss_gradcheck[W1]",
     ),
-    dict(
-        name="affine_transposed_weight_gradient",
-        cell="affine_code",
-        old="dW = x.T @ dy ",
-        new="dW = dy.T @ x ",
-        catches=["affine_backward_gradcheck[dW]", "two_layer_loss_gradcheck[W2]"],
+    mutant(
+        "affine_transposed_weight_gradient",
+        "affine_code",
+        "dW = x.T @ dy ",
+        "dW = dy.T @ x ",
+        "affine_backward_gradcheck[dW]",
+        "two_layer_loss_gradcheck[W2]",
     ),
-    dict(
-        name="affine_bias_gradient_averaged",
-        cell="affine_code",
-        old="db = dy.sum(axis=0)",
-        new="db = dy.mean(axis=0)",
-        catches=[
-            "affine_backward_gradcheck[db]",
-            "two_layer_loss_gradcheck[b1]",
-            "two_layer_loss_gradcheck[b2]",
-            "two_layer_training_reduces_loss_like_reference",
-        ],
+    mutant(
+        "affine_bias_gradient_averaged",
+        "affine_code",
+        "db = dy.sum(axis=0)",
+        "db = dy.mean(axis=0)",
+        "affine_backward_gradcheck[db]",
+        "two_layer_loss_gradcheck[b1]",
+        "two_layer_loss_gradcheck[b2]",
+        "two_layer_training_reduces_loss_like_reference",
     ),
     numerical_backward_mutant(
         "affine_numerical_backward",
@@ -138,30 +137,26 @@ MUTANTS = [
         catches=["affine_backward_fast", "two_layer_loss_fast"],
     ),
     # ---- 3. relu
-    dict(
-        name="relu_forward_leaky",
-        cell="relu_code",
-        old="out = np.maximum(x, 0.0)",
-        new="out = np.maximum(x, 0.01 * x)",
+    mutant(
+        "relu_forward_leaky",
+        "relu_code",
+        "out = np.maximum(x, 0.0)",
+        "out = np.maximum(x, 0.01 * x)",
         # The backward (no slope where x <= 0) is not the derivative of this forward either.
-        catches=[
-            "relu_forward_matches_reference",
-            "relu_backward_gradcheck",
-            "two_layer_loss_matches_reference",
-        ],
+        "relu_forward_matches_reference",
+        "relu_backward_gradcheck",
+        "two_layer_loss_matches_reference",
     ),
-    dict(
-        name="relu_backward_applies_relu_to_the_gradient",
-        cell="relu_code",
-        old='return {"dx": dout * (x > 0)}',
-        new='return {"dx": np.maximum(dout, 0.0)}',
-        catches=[
-            "relu_backward_gradcheck",
-            "relu_backward_at_kinks",
-            "two_layer_loss_gradcheck[W1]",
-            "two_layer_loss_gradcheck[b1]",
-            "two_layer_training_reduces_loss_like_reference",
-        ],
+    mutant(
+        "relu_backward_applies_relu_to_the_gradient",
+        "relu_code",
+        'return {"dx": dout * (x > 0)}',
+        'return {"dx": np.maximum(dout, 0.0)}',
+        "relu_backward_gradcheck",
+        "relu_backward_at_kinks",
+        "two_layer_loss_gradcheck[W1]",
+        "two_layer_loss_gradcheck[b1]",
+        "two_layer_training_reduces_loss_like_reference",
     ),
     numerical_backward_mutant(
         "relu_numerical_backward",
@@ -172,166 +167,163 @@ MUTANTS = [
         catches=["relu_backward_at_kinks", "relu_backward_fast"],
     ),
     # ---- 4. svm loss
-    dict(
-        name="svm_correct_class_not_excluded",
-        cell="svm_loss_code",
-        old="    margins[rows, y] = 0.0 ",
-        new="    pass ",
-        catches=[
-            "svm_loss_matches_reference",
-            "svm_loss_gradient",
-            "svm_loss_zero_when_margins_met_and_C_minus_1_when_tied",
-        ],
+    mutant(
+        "svm_correct_class_not_excluded",
+        "svm_loss_code",
+        "    margins[rows, y] = 0.0 ",
+        "    pass ",
+        "svm_loss_matches_reference",
+        "svm_loss_gradient",
+        "svm_loss_zero_when_margins_met_and_C_minus_1_when_tied",
     ),
-    dict(
-        name="svm_gradient_missing_1_over_N",
-        cell="svm_loss_code",
-        old="dscores = active / N",
-        new="dscores = active",
-        catches=["svm_loss_gradient", "svm_loss_at_margin_kinks"],
+    mutant(
+        "svm_gradient_missing_1_over_N",
+        "svm_loss_code",
+        "dscores = active / N",
+        "dscores = active",
+        "svm_loss_gradient",
+        "svm_loss_at_margin_kinks",
     ),
-    dict(
-        name="svm_numerical_gradient",
-        cell="svm_loss_code",
-        old="""    active = (margins > 0).astype(np.float64)""",
-        new=_numerical_dscores(
+    mutant(
+        "svm_numerical_gradient",
+        "svm_loss_code",
+        """    active = (margins > 0).astype(np.float64)""",
+        _numerical_dscores(
             """        m = s - s[rows, y][:, None] + 1.0
         m[rows, y] = 0.0
         return np.maximum(m, 0.0).sum() / N"""
         )
         + "    active = (margins > 0).astype(np.float64)",
-        catches=["svm_loss_at_margin_kinks", "svm_loss_fast"],
+        "svm_loss_at_margin_kinks",
+        "svm_loss_fast",
     ),
     # ---- 5. softmax loss
-    dict(
-        name="softmax_without_max_shift",
-        cell="softmax_loss_code",
-        old="shifted = scores - scores.max(axis=1, keepdims=True)",
-        new="shifted = scores",
-        catches=["softmax_loss_is_stable_for_large_scores"],
+    mutant(
+        "softmax_without_max_shift",
+        "softmax_loss_code",
+        "shifted = scores - scores.max(axis=1, keepdims=True)",
+        "shifted = scores",
+        "softmax_loss_is_stable_for_large_scores",
     ),
-    dict(
-        name="softmax_gradient_missing_1_over_N",
-        cell="softmax_loss_code",
-        old="    dscores /= N\n",
-        new="",
-        catches=["softmax_loss_gradient", "softmax_loss_uniform_scores_give_ln_C"],
+    mutant(
+        "softmax_gradient_missing_1_over_N",
+        "softmax_loss_code",
+        "    dscores /= N\n",
+        "",
+        "softmax_loss_gradient",
+        "softmax_loss_uniform_scores_give_ln_C",
     ),
-    dict(
-        name="softmax_loss_summed_not_averaged",
-        cell="softmax_loss_code",
-        old="loss = -log_probs[rows, y].mean()",
-        new="loss = -log_probs[rows, y].sum()",
+    mutant(
+        "softmax_loss_summed_not_averaged",
+        "softmax_loss_code",
+        "loss = -log_probs[rows, y].mean()",
+        "loss = -log_probs[rows, y].sum()",
         # dscores (still divided by N) is no longer the derivative of this loss.
-        catches=[
-            "softmax_loss_matches_reference",
-            "softmax_loss_gradient",
-            "softmax_loss_uniform_scores_give_ln_C",
-            "two_layer_loss_matches_reference",
-        ],
+        "softmax_loss_matches_reference",
+        "softmax_loss_gradient",
+        "softmax_loss_uniform_scores_give_ln_C",
+        "two_layer_loss_matches_reference",
     ),
-    dict(
-        name="softmax_numerical_gradient",
-        cell="softmax_loss_code",
-        old="    dscores = np.exp(log_probs)",
-        new=_numerical_dscores(
+    mutant(
+        "softmax_numerical_gradient",
+        "softmax_loss_code",
+        "    dscores = np.exp(log_probs)",
+        _numerical_dscores(
             """        z = s - s.max(axis=1, keepdims=True)
         return -(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))[rows, y].mean()"""
         )
         + "    dscores = np.exp(log_probs)",
-        catches=["softmax_loss_fast"],
+        "softmax_loss_fast",
     ),
     # ---- 6. two-layer net
-    dict(
-        name="two_layer_forward_skips_relu",
-        cell="two_layer_code",
-        old="hid, cache_relu = relu_forward(a)",
-        new="hid, cache_relu = a, a",
+    mutant(
+        "two_layer_forward_skips_relu",
+        "two_layer_code",
+        "hid, cache_relu = relu_forward(a)",
+        "hid, cache_relu = a, a",
         # The backward still gates by a > 0, which is not the derivative of this forward.
-        catches=[
-            "two_layer_loss_matches_reference",
-            "two_layer_loss_gradcheck[W1]",
-            "two_layer_loss_gradcheck[b1]",
-            "two_layer_training_reduces_loss_like_reference",
-        ],
+        "two_layer_loss_matches_reference",
+        "two_layer_loss_gradcheck[W1]",
+        "two_layer_loss_gradcheck[b1]",
+        "two_layer_training_reduces_loss_like_reference",
     ),
-    dict(
-        name="two_layer_penalty_without_half",
-        cell="two_layer_code",
-        old="loss = data_loss + 0.5 * reg *",
-        new="loss = data_loss + reg *",
-        catches=["two_layer_loss_regularisation"],
+    mutant(
+        "two_layer_penalty_without_half",
+        "two_layer_code",
+        "loss = data_loss + 0.5 * reg *",
+        "loss = data_loss + reg *",
+        "two_layer_loss_regularisation",
     ),
-    dict(
-        name="two_layer_numerical_gradients",
-        cell="two_layer_code",
-        old="    g2 = affine_backward(dscores, cache2)\n",
-        new=_TWO_LAYER_NUMERICAL_GRADS,
-        catches=["two_layer_loss_fast"],
+    mutant(
+        "two_layer_numerical_gradients",
+        "two_layer_code",
+        "    g2 = affine_backward(dscores, cache2)\n",
+        _TWO_LAYER_NUMERICAL_GRADS,
+        "two_layer_loss_fast",
     ),
     # ---- 7. optimisers
-    dict(
-        name="sgd_step_goes_uphill",
-        cell="optim_code",
-        old="return {k: p - lr * grads[k] for k, p in params.items()}",
-        new="return {k: p + lr * grads[k] for k, p in params.items()}",
-        catches=["sgd_step_trajectory_matches_reference"],
+    mutant(
+        "sgd_step_goes_uphill",
+        "optim_code",
+        "return {k: p - lr * grads[k] for k, p in params.items()}",
+        "return {k: p + lr * grads[k] for k, p in params.items()}",
+        "sgd_step_trajectory_matches_reference",
     ),
-    dict(
-        name="momentum_velocity_not_decayed",
-        cell="optim_code",
-        old='v = {k: mu * state["v"][k] - lr * grads[k] for k in params}',
-        new='v = {k: state["v"][k] - lr * grads[k] for k in params}',
-        catches=["sgd_momentum_trajectory_matches_reference"],
+    mutant(
+        "momentum_velocity_not_decayed",
+        "optim_code",
+        'v = {k: mu * state["v"][k] - lr * grads[k] for k in params}',
+        'v = {k: state["v"][k] - lr * grads[k] for k in params}',
+        "sgd_momentum_trajectory_matches_reference",
     ),
-    dict(
-        name="adam_without_bias_correction",
-        cell="optim_code",
-        old="""        m_hat = m[k] / (1.0 - beta1**t)                            # bias correction
+    mutant(
+        "adam_without_bias_correction",
+        "optim_code",
+        """        m_hat = m[k] / (1.0 - beta1**t)                            # bias correction
         v_hat = v[k] / (1.0 - beta2**t)""",
-        new="""        m_hat = m[k]
+        """        m_hat = m[k]
         v_hat = v[k]""",
-        catches=[
-            "adam_trajectory_matches_reference",
-            "adam_first_step_moves_each_parameter_by_lr",
-            "adam_trains_two_layer_net_like_reference",
-        ],
+        "adam_trajectory_matches_reference",
+        "adam_first_step_moves_each_parameter_by_lr",
+        "adam_trains_two_layer_net_like_reference",
     ),
-    dict(
-        name="adam_second_moment_of_unsquared_gradient",
-        cell="optim_code",
-        old="(1.0 - beta2) * grads[k] ** 2",
-        new="(1.0 - beta2) * np.abs(grads[k])",
-        catches=["adam_trajectory_matches_reference", "adam_trains_two_layer_net_like_reference"],
+    mutant(
+        "adam_second_moment_of_unsquared_gradient",
+        "optim_code",
+        "(1.0 - beta2) * grads[k] ** 2",
+        "(1.0 - beta2) * np.abs(grads[k])",
+        "adam_trajectory_matches_reference",
+        "adam_trains_two_layer_net_like_reference",
     ),
     # ---- 8. conv
-    dict(
-        name="conv_flipped_filter",
-        cell="conv_code",
-        old="np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b",
-        new="np.tensordot(window, w[:, :, ::-1, ::-1], axes=([1, 2, 3], [1, 2, 3])) + b",
-        catches=["conv_naive_forward_matches_reference", "conv_delta_filter_shifts_the_image"],
+    mutant(
+        "conv_flipped_filter",
+        "conv_code",
+        "np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b",
+        "np.tensordot(window, w[:, :, ::-1, ::-1], axes=([1, 2, 3], [1, 2, 3])) + b",
+        "conv_naive_forward_matches_reference",
+        "conv_delta_filter_shifts_the_image",
     ),
-    dict(
-        name="conv_dx_not_accumulated_over_overlapping_windows",
-        cell="conv_code",
-        old="dxp[:, :, hs, ws] += np.tensordot(d, w, axes=([1], [0]))",
-        new="dxp[:, :, hs, ws] = np.tensordot(d, w, axes=([1], [0]))",
-        catches=["conv_naive_backward_gradcheck[dx]"],
+    mutant(
+        "conv_dx_not_accumulated_over_overlapping_windows",
+        "conv_code",
+        "dxp[:, :, hs, ws] += np.tensordot(d, w, axes=([1], [0]))",
+        "dxp[:, :, hs, ws] = np.tensordot(d, w, axes=([1], [0]))",
+        "conv_naive_backward_gradcheck[dx]",
     ),
-    dict(
-        name="conv_dw_from_first_example_only",
-        cell="conv_code",
-        old="dw += np.tensordot(d, xp[:, :, hs, ws], axes=([0], [0]))",
-        new="dw += np.tensordot(d[:1], xp[:1, :, hs, ws], axes=([0], [0]))",
-        catches=["conv_naive_backward_gradcheck[dw]"],
+    mutant(
+        "conv_dw_from_first_example_only",
+        "conv_code",
+        "dw += np.tensordot(d, xp[:, :, hs, ws], axes=([0], [0]))",
+        "dw += np.tensordot(d[:1], xp[:1, :, hs, ws], axes=([0], [0]))",
+        "conv_naive_backward_gradcheck[dw]",
     ),
-    dict(
-        name="conv_db_averaged_over_batch",
-        cell="conv_code",
-        old="db = dout.sum(axis=(0, 2, 3))",
-        new="db = dout.sum(axis=(2, 3)).mean(axis=0)",
-        catches=["conv_naive_backward_gradcheck[db]"],
+    mutant(
+        "conv_db_averaged_over_batch",
+        "conv_code",
+        "db = dout.sum(axis=(0, 2, 3))",
+        "db = dout.sum(axis=(2, 3)).mean(axis=0)",
+        "conv_naive_backward_gradcheck[db]",
     ),
     numerical_backward_mutant(
         "conv_numerical_backward",
@@ -345,60 +337,58 @@ MUTANTS = [
     ),
     # ---- added with the fair-grading rules: a placeholder (fast but wrong) earns nothing on the
     # time budgets, and the optimisers must not change the arrays they are given
-    dict(
-        name="affine_backward_placeholder_zeros",
-        cell="affine_code",
-        old='    return {"dx": dx, "dW": dW, "db": db}',
-        new="""    zero = np.zeros_like
+    mutant(
+        "affine_backward_placeholder_zeros",
+        "affine_code",
+        '    return {"dx": dx, "dW": dW, "db": db}',
+        """    zero = np.zeros_like
     return {"dx": zero(x), "dW": zero(W), "db": np.zeros(W.shape[1])}""",
-        catches=[
-            "affine_backward_gradcheck[dx]",
-            "affine_backward_gradcheck[dW]",
-            "affine_backward_gradcheck[db]",
-            "affine_backward_fast",
-        ],
+        "affine_backward_gradcheck[dx]",
+        "affine_backward_gradcheck[dW]",
+        "affine_backward_gradcheck[db]",
+        "affine_backward_fast",
     ),
-    dict(
-        name="svm_loss_zero_gradient_placeholder",
-        cell="svm_loss_code",
-        old="    return float(loss), dscores",
-        new="    return float(loss), np.zeros_like(scores)",
-        catches=["svm_loss_gradient", "svm_loss_at_margin_kinks", "svm_loss_fast"],
+    mutant(
+        "svm_loss_zero_gradient_placeholder",
+        "svm_loss_code",
+        "    return float(loss), dscores",
+        "    return float(loss), np.zeros_like(scores)",
+        "svm_loss_gradient",
+        "svm_loss_at_margin_kinks",
+        "svm_loss_fast",
     ),
-    dict(
-        name="conv_backward_placeholder_zeros",
-        cell="conv_code",
-        old='    return {"dx": dx, "dw": dw, "db": db}',
-        new="""    zero = np.zeros_like
+    mutant(
+        "conv_backward_placeholder_zeros",
+        "conv_code",
+        '    return {"dx": dx, "dw": dw, "db": db}',
+        """    zero = np.zeros_like
     return {"dx": zero(x), "dw": zero(w), "db": np.zeros(w.shape[0])}""",
-        catches=[
-            "conv_naive_backward_gradcheck[dx]",
-            "conv_naive_backward_gradcheck[dw]",
-            "conv_naive_backward_gradcheck[db]",
-            "conv_naive_backward_fast",
-        ],
+        "conv_naive_backward_gradcheck[dx]",
+        "conv_naive_backward_gradcheck[dw]",
+        "conv_naive_backward_gradcheck[db]",
+        "conv_naive_backward_fast",
     ),
-    dict(
-        name="sgd_step_updates_params_in_place",
-        cell="optim_code",
-        old="    return {k: p - lr * grads[k] for k, p in params.items()}",
-        new="""    for k in params:
+    mutant(
+        "sgd_step_updates_params_in_place",
+        "optim_code",
+        "    return {k: p - lr * grads[k] for k, p in params.items()}",
+        """    for k in params:
         params[k] -= lr * grads[k]
     return params""",
-        catches=["sgd_step_trajectory_matches_reference"],
+        "sgd_step_trajectory_matches_reference",
     ),
-    dict(
-        name="adam_updates_moments_in_place",
-        cell="optim_code",
-        old="""    m = {k: beta1 * state["m"][k] + (1.0 - beta1) * grads[k] for k in params}
+    mutant(
+        "adam_updates_moments_in_place",
+        "optim_code",
+        """    m = {k: beta1 * state["m"][k] + (1.0 - beta1) * grads[k] for k in params}
     v = {k: beta2 * state["v"][k] + (1.0 - beta2) * grads[k] ** 2 for k in params}""",
-        new="""    m, v = state["m"], state["v"]
+        """    m, v = state["m"], state["v"]
     for k in params:
         m[k] *= beta1
         m[k] += (1.0 - beta1) * grads[k]
         v[k] *= beta2
         v[k] += (1.0 - beta2) * grads[k] ** 2""",
-        catches=["adam_trajectory_matches_reference"],
+        "adam_trajectory_matches_reference",
     ),
 ]
 
@@ -604,11 +594,11 @@ _CONV_BODY1 = """    x, w, stride, pad = cache
 # finite differences, not honest Python loops; forward checks allow any equivalent arithmetic; the
 # cache is the student's business).
 VARIANTS = [
-    dict(
-        name="conv_backward_four_nested_loops",
-        cell="conv_code",
-        old="    for i in range(Ho):\n        for j in range(Wo):\n            hs, ws =",
-        new="""    for n in range(N):
+    variant(
+        "conv_backward_four_nested_loops",
+        "conv_code",
+        "    for i in range(Ho):\n        for j in range(Wo):\n            hs, ws =",
+        """    for n in range(N):
         for f in range(F):
             for i in range(Ho):
                 for j in range(Wo):
@@ -622,11 +612,11 @@ VARIANTS = [
         for j in range(Wo):
             hs, ws =""",
     ),
-    dict(
-        name="svm_loss_naive_loops",
-        cell="svm_loss_code",
-        old="    rows = np.arange(N)\n    correct = scores[rows, y][:, None]",
-        new="""    C = scores.shape[1]
+    variant(
+        "svm_loss_naive_loops",
+        "svm_loss_code",
+        "    rows = np.arange(N)\n    correct = scores[rows, y][:, None]",
+        """    C = scores.shape[1]
     loss = 0.0
     dscores = np.zeros_like(scores)
     for i in range(N):
@@ -643,11 +633,11 @@ VARIANTS = [
     correct = scores[rows, y][:, None]""",
     ),
     # A flat index unravelled per entry, and the norms written out as square roots of sums.
-    dict(
-        name="gradcheck_flat_index_and_explicit_norms",
-        cell="gradcheck_code",
-        old=_GC_BODY0 + _GC_HEAD1 + _GC_BODY1,
-        new="""    grad = np.zeros(x.shape)
+    variant(
+        "gradcheck_flat_index_and_explicit_norms",
+        "gradcheck_code",
+        _GC_BODY0 + _GC_HEAD1 + _GC_BODY1,
+        """    grad = np.zeros(x.shape)
     for flat in range(x.size):
         i = np.unravel_index(flat, x.shape)
         saved = x[i]
@@ -664,11 +654,11 @@ VARIANTS = [
     return 0.0 if total == 0 else float(diff / total)""",
     ),
     # einsum, and a dict cache.
-    dict(
-        name="affine_einsum_dict_cache",
-        cell="affine_code",
-        old=_AFF_BODY0 + _AFF_HEAD1 + _AFF_BODY1,
-        new="""    y = np.einsum("nd,dm->nm", x, W) + b
+    variant(
+        "affine_einsum_dict_cache",
+        "affine_code",
+        _AFF_BODY0 + _AFF_HEAD1 + _AFF_BODY1,
+        """    y = np.einsum("nd,dm->nm", x, W) + b
     return y, {"x": x, "W": W}"""
         + _AFF_HEAD1
         + """    x, W = cache["x"], cache["W"]
@@ -679,21 +669,21 @@ VARIANTS = [
     }""",
     ),
     # The boolean mask of active units as the cache, np.where both ways.
-    dict(
-        name="relu_where_mask_cache",
-        cell="relu_code",
-        old=_RELU_BODY0 + _RELU_HEAD1 + _RELU_BODY1,
-        new="""    active = x > 0
+    variant(
+        "relu_where_mask_cache",
+        "relu_code",
+        _RELU_BODY0 + _RELU_HEAD1 + _RELU_BODY1,
+        """    active = x > 0
     return np.where(active, x, 0.0), active"""
         + _RELU_HEAD1
         + """    return {"dx": np.where(cache, dout, 0.0)}""",
     ),
     # log-sum-exp per row, and probabilities minus a one-hot matrix.
-    dict(
-        name="softmax_loss_logsumexp_onehot",
-        cell="softmax_loss_code",
-        old=_SM_BODY0,
-        new="""    N = scores.shape[0]
+    variant(
+        "softmax_loss_logsumexp_onehot",
+        "softmax_loss_code",
+        _SM_BODY0,
+        """    N = scores.shape[0]
     m = scores.max(axis=1, keepdims=True)                          # (N, 1)
     lse = m[:, 0] + np.log(np.sum(np.exp(scores - m), axis=1))     # (N,)
     loss = np.mean(lse - scores[np.arange(N), y])
@@ -702,11 +692,11 @@ VARIANTS = [
     return float(loss), (np.exp(scores - lse[:, None]) - onehot) / N""",
     ),
     # The network written out with matrix products instead of the layer functions.
-    dict(
-        name="two_layer_inline_matrix_products",
-        cell="two_layer_code",
-        old=_TL_BODY0,
-        new="""    X, y = batch
+    variant(
+        "two_layer_inline_matrix_products",
+        "two_layer_code",
+        _TL_BODY0,
+        """    X, y = batch
     W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
     pre = X @ W1 + b1                                              # (N, H)
     hid = np.maximum(pre, 0.0)
@@ -722,11 +712,11 @@ VARIANTS = [
     }""",
     ),
     # Loops over the keys, copies updated in place, Adam's moments as m + (1 - beta) (g - m).
-    dict(
-        name="optimisers_loops_over_keys",
-        cell="optim_code",
-        old=_OPT_BODY0 + _OPT_HEAD1 + _OPT_BODY1 + _OPT_HEAD2 + _OPT_BODY2,
-        new="""    new = {}
+    variant(
+        "optimisers_loops_over_keys",
+        "optim_code",
+        _OPT_BODY0 + _OPT_HEAD1 + _OPT_BODY1 + _OPT_HEAD2 + _OPT_BODY2,
+        """    new = {}
     for k in params:
         new[k] = params[k].copy()
         new[k] -= lr * grads[k]
@@ -750,11 +740,11 @@ VARIANTS = [
     return new_params, {"t": t, "m": m, "v": v}""",
     ),
     # Every window at once (sliding_window_view) contracted with einsum; dx by filter offsets.
-    dict(
-        name="conv_sliding_windows_einsum",
-        cell="conv_code",
-        old=_CONV_BODY0 + _CONV_HEAD1 + _CONV_BODY1,
-        new="""    N, C, H, W = x.shape
+    variant(
+        "conv_sliding_windows_einsum",
+        "conv_code",
+        _CONV_BODY0 + _CONV_HEAD1 + _CONV_BODY1,
+        """    N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     Ho = 1 + (H + 2 * pad - HH) // stride
     Wo = 1 + (W + 2 * pad - WW) // stride
