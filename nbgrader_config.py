@@ -25,7 +25,20 @@ c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 c.CourseDirectory.solution_directory = "solutions"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_ROOT, "gradebook.db")
-# Student notebooks keep the signature, docstring and shape comments; only bodies are blanked.
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+# Student notebooks keep the signature, docstring and shape comments; only bodies are blanked,
+# and the stub names the function to write (autograder/nbgrader_stubs.py fills in {function}).
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+from autograder.nbgrader_stubs import NamedClearSolutions  # noqa: E402
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+from nbgrader.preprocessors import ClearSolutions  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [
+    NamedClearSolutions if p is ClearSolutions else p
+    for p in GenerateAssignment.class_traits()["preprocessors"].default()
+]
+c.ClearSolutions.code_stub = {
+    "python": '# YOUR CODE HERE\nraise NotImplementedError("write the body of {function}")'
+}
 # Generated notebooks are committed output-free.
 c.ClearOutput.enabled = True

@@ -316,8 +316,9 @@ class StudentSession:
                 raise StudentMissing(self._missing_message(fn))
             if etype.startswith("Encode:"):
                 raise StudentRaised(f"the result of {fn} could not be read ({etype[7:]}: {msg})")
-            if etype == "NotImplementedError" and not msg:
-                raise StudentRaised(f"{fn} is not written yet (it raises NotImplementedError)")
+            if etype == "NotImplementedError":
+                said = f": {msg}" if msg else ""
+                raise StudentRaised(f"{fn} is not finished (it raises NotImplementedError{said})")
             tb = str(err.get("traceback", ""))[:2000]
             raise StudentRaised(f"{fn} raised {etype}: {msg}" + (f"\n{tb}" if tb else ""))
         generation = self.process.generation
