@@ -27,8 +27,11 @@ c.CourseDirectory.solution_directory = "solutions"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_ROOT, "gradebook.db")
 # Student notebooks keep the signature, docstring and shape comments; only bodies are blanked,
 # and the stub names the function to write (autograder/nbgrader_stubs.py fills in {function}).
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
+# The kit's code is found from this file's real location (build.py's sync check links this file
+# into a scratch course folder).
+_KIT = os.path.dirname(os.path.realpath(__file__))
+if _KIT not in sys.path:
+    sys.path.insert(0, _KIT)
 from autograder.nbgrader_stubs import NamedClearSolutions  # noqa: E402
 from nbgrader.converters import GenerateAssignment  # noqa: E402
 from nbgrader.preprocessors import ClearSolutions  # noqa: E402
