@@ -20,9 +20,11 @@ from autograder.testing import expect_array
 from autograder.testing import expect_close
 from autograder.testing import expect_keys
 from autograder.testing import expect_loss_pair
+from autograder.testing import expect_matches_numerical
 from autograder.testing import expect_params
 from autograder.testing import graded
 from autograder.testing import loss_gradcheck
+from autograder.testing import numerically_flat
 from autograder.testing import student_numerical_gradient
 from autograder.testing.inputs import perturbed
 from autograder.testing.inputs import rnn_seq_inputs
@@ -135,23 +137,18 @@ def test_rnn_gradient_flows_through_time(student, ref):
     # seeds up to 2.8e-7): its tolerance is 1e-5. A wrong BPTT is off by 1e-2..1 in every one.
     tols = {"dh0": 1e-5}
     for k in SEQ_GRADS:
-        ref_norm = np.linalg.norm(ref_grads[k])
-        if ref_norm > 0 and np.linalg.norm(num[k]) <= 1e-6 * ref_norm:
+        if numerically_flat(num[k], ref_grads[k]):
             raise Fail(
                 f"{k} cannot be checked: the outputs of your rnn_forward do not change when "
                 f"{k[1:]} changes (their numerical derivative is zero), so rnn_forward is wrong; "
                 "fix it first"
             )
-        check = compare(k, grads[k], num[k], tol=tols.get(k, 1e-7))
-        if check.problem:
-            raise Fail(f"{k} {check.problem}")
-        if not check.passed:
-            raise Fail(
-                f"{k} with an upstream gradient at the last step only is wrong: your "
-                f"backward's {k} differs from numerical differentiation of your own rnn_forward "
-                f"by a relative error of {check.rel_error:.2e} (tolerance {check.tol:.0e}); "
-                f"the largest difference is at index {check.worst_index}"
-            )
+        expect_matches_numerical(
+            compare(k, grads[k], num[k], tol=tols.get(k, 1e-7)),
+            k,
+            "your own rnn_forward",
+            subject=f"with an upstream gradient at the last step only, your backward's {k}",
+        )
 
 
 # B=16, T=20, D=16, H=100: 18420 input entries (Wx 1600, Wh 10000, x 5120, ...). Reference

@@ -19,6 +19,7 @@ from autograder.testing import call_forward
 from autograder.testing import expect_array
 from autograder.testing import expect_array_shape_only
 from autograder.testing import expect_backward_fast
+from autograder.testing import expect_backward_like_reference
 from autograder.testing import expect_close
 from autograder.testing import expect_gradient
 from autograder.testing import expect_keys
@@ -430,13 +431,16 @@ def test_ffn_backward_at_relu_kinks(student, ref, rng):
     b1 = -(x[0] @ W1) + 1e-8 * side
     inputs = dict(x=x, W1=W1, b1=b1, W2=W2, b2=rng.standard_normal(4))
     dy = rng.standard_normal((3, 4))
-    _, cache = call_forward(student, "ffn_forward", n_outputs=1, **inputs)
-    g = _backward(student, "ffn_backward", dy, cache, _FFN_GRADS)
-    g_ref = ref.ffn_backward(dy, ref.ffn_forward(**inputs)[1])
-    for name in _FFN_GRADS:
-        expect_close(
-            f"{name} with pre-activations 1e-8 from the ReLU kink", g[name], g_ref[name], tol=1e-8
-        )
+    expect_backward_like_reference(
+        student,
+        ref,
+        "ffn_forward",
+        "ffn_backward",
+        inputs,
+        [dy],
+        _FFN_GRADS,
+        "with pre-activations 1e-8 from the ReLU kink",
+    )
 
 
 # ------------------------------------------------------------------------ 6. transformer_lm (11)

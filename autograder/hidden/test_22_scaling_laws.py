@@ -20,6 +20,7 @@ from autograder.testing import expect_close
 from autograder.testing import expect_curve_tracks
 from autograder.testing import expect_gradient
 from autograder.testing import expect_loss_decreases
+from autograder.testing import expect_matches_numerical
 from autograder.testing import expect_params
 from autograder.testing import expect_tuple
 from autograder.testing import graded
@@ -332,20 +333,19 @@ def test_powerlaw_fit_loss_gradcheck(student, ref, memo, grad):
         memo, ("fit_loss_gradcheck",), lambda: _fit_loss_gradcheck(student, ref)
     )
     i = THETA_NAMES.index(grad)
-    if degenerate[i]:
-        raise Fail(
-            f"dtheta[{i}] ({grad}) cannot be checked: your fit loss does not change when "
-            f"theta[{i}] changes (its numerical derivative is zero), so the loss itself is "
-            "wrong; fix it first"
-        )
-    vs_num = compare(grad, st[:, i], num[:, i], tol=1e-7)
-    if not vs_num.passed:
-        worst = int(np.argmax(np.abs(st[:, i] - num[:, i])))
-        raise Fail(
-            f"dtheta[{i}] ({grad}) is wrong: it differs from numerical differentiation of your "
-            f"own fit loss by a relative error of {vs_num.rel_error:.2e} (tolerance 1e-7) over "
-            f"5 test problems; the worst is problem {worst}"
-        )
+    worst = int(np.argmax(np.abs(st[:, i] - num[:, i])))
+    expect_matches_numerical(
+        compare(grad, st[:, i], num[:, i], tol=1e-7),
+        f"dtheta[{i}] ({grad})",
+        "your own fit loss",
+        degenerate=(
+            f"cannot be checked: your fit loss does not change when theta[{i}] changes (its "
+            "numerical derivative is zero), so the loss itself is wrong; fix it first"
+            if degenerate[i]
+            else None
+        ),
+        where=f" over 5 test problems; the worst is problem {worst}",
+    )
 
 
 @graded(cell="powerlaw_fit_loss", kind="property", points=1.0)

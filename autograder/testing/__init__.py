@@ -32,11 +32,14 @@ from autograder.testing.checks import (
 )
 from autograder.testing.gradients import (
     GradResult,
+    expect_backward_like_reference,
     expect_gradient,
     expect_loss_value,
+    expect_matches_numerical,
     expect_params,
     layer_gradcheck,
     loss_gradcheck,
+    numerically_flat,
     student_numerical_gradient,
 )
 from autograder.testing.memo import copy_inputs, digest, memoised
@@ -61,6 +64,7 @@ __all__ = [
     "expect_array",
     "expect_array_shape_only",
     "expect_backward_fast",
+    "expect_backward_like_reference",
     "expect_call_fast",
     "expect_close",
     "expect_curve_tracks",
@@ -70,6 +74,7 @@ __all__ = [
     "expect_loss_decreases",
     "expect_loss_pair",
     "expect_loss_value",
+    "expect_matches_numerical",
     "expect_params",
     "expect_training_like_reference",
     "expect_trains_like_reference",
@@ -78,6 +83,7 @@ __all__ = [
     "layer_gradcheck",
     "loss_gradcheck",
     "memoised",
+    "numerically_flat",
     "reference_seconds",
     "student_numerical_gradient",
     "train_both",

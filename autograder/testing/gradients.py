@@ -16,6 +16,8 @@ from autograder.testing.checks import (
     Fail,
     call_forward,
     expect_array,
+    expect_close,
+    expect_keys,
     expect_loss_pair,
     type_name,
 )
@@ -184,8 +186,7 @@ def _layer_gradcheck(student, ref, forward, backward, inputs, wrt, n_outputs, se
         result = GradResult(
             compare(gname, st_grads[gname], num), compare(gname, st_grads[gname], ref_grads[gname])
         )
-        ref_norm = float(np.linalg.norm(ref_grads[gname]))
-        if ref_norm > 0 and float(np.linalg.norm(num)) <= 1e-6 * ref_norm:
+        if numerically_flat(num, ref_grads[gname]):
             result.degenerate = (
                 f"cannot be checked: the outputs of your {forward} do not change when {name} "
                 f"changes (their numerical derivative is zero), so {forward} is wrong; fix it "
@@ -195,26 +196,140 @@ def _layer_gradcheck(student, ref, forward, backward, inputs, wrt, n_outputs, se
     return results
 
 
-def expect_gradient(results: dict[str, GradResult], key: str, tol: float = 1e-7) -> None:
-    """Fail unless gradient ``key`` of a :func:`layer_gradcheck` matches numerical
-    differentiation of the student's own forward within ``tol``.
+def numerically_flat(numerical, reference) -> bool:
+    """True when the student's function does not move with an input it should depend on.
+
+    ``numerical`` is the numerical derivative of the STUDENT's function with respect to that input
+    (from :func:`student_numerical_gradient` or centred differences of a loss), ``reference`` the
+    reference's analytic one at the same point. The student's function is flat there when the
+    reference's is not (norm above 0) and the student's numerical derivative is under 1e-6 of it:
+    a gradient check against that derivative could then pass with a zero gradient, so it must not
+    earn points (the function itself is wrong; its own tests charge it).
+    """
+    ref_norm = float(np.linalg.norm(reference))
+    return ref_norm > 0 and float(np.linalg.norm(numerical)) <= 1e-6 * ref_norm
+
+
+def expect_matches_numerical(
+    check: TensorCheck,
+    what: str,
+    of: str,
+    tol: float | None = None,
+    subject: str = "it",
+    degenerate: str | None = None,
+    where: str | None = None,
+) -> None:
+    """Fail unless a student's gradient matches numerical differentiation of the student's own
+    function.
+
+    Args:
+        check: ``compare(name, student_gradient, numerical_gradient)``, the numerical gradient
+            being centred differences of the STUDENT's function (never a reference value).
+        what: how the message names the gradient and, where it helps, whose it is
+            (``"dx"``, ``"dscores returned by svm_loss"``); every message starts with it.
+        of: what was differentiated numerically (``"your own forward"``,
+            ``"your own svm_loss"``).
+        tol: the largest relative error accepted (default: ``check.tol``).
+        subject: how the sentence names the student's gradient (``"your backward's dx"``).
+        degenerate: why the comparison cannot earn points although it may match (see
+            :func:`numerically_flat`), or None; reported after a malformed gradient, before a
+            mismatch.
+        where: the end of the mismatch message (default: the index of the largest difference).
+
+    Raises:
+        Fail: the gradient is malformed (``check.problem``), the function is degenerate, or the
+            relative error is above ``tol``; the message says what was compared with what.
+    """
+    tol = check.tol if tol is None else tol
+    if check.problem:
+        raise Fail(f"{what} {check.problem}")
+    if degenerate:
+        raise Fail(f"{what} {degenerate}")
+    if not check.rel_error <= tol:
+        if where is None:
+            where = f"; the largest difference is at index {check.worst_index}"
+        raise Fail(
+            f"{what} is wrong: {subject} differs from numerical differentiation of {of} by a "
+            f"relative error of {check.rel_error:.2e} (tolerance {tol:.0e}){where}"
+        )
+
+
+def expect_gradient(
+    results: dict[str, GradResult],
+    key: str,
+    tol: float = 1e-7,
+    of: str = "your own forward",
+    subject: str | None = None,
+) -> None:
+    """Fail unless gradient ``key`` of a :func:`layer_gradcheck` (or of a dict of
+    :class:`GradResult` built the same way) matches numerical differentiation of the student's
+    own function within ``tol``.
+
+    Args:
+        results: ``{"d<name>": GradResult}``.
+        key: the gradient to check.
+        tol: the largest relative error accepted.
+        of, subject: as in :func:`expect_matches_numerical` (default subject:
+            ``"your backward's <key>"``).
 
     Raises:
         Fail: the gradient is missing or misshapen, the forward is degenerate, or the relative
             error is above ``tol`` (the message says what was compared with what).
     """
     r = results[key]
-    n = r.vs_numeric
-    if n.problem:
-        raise Fail(f"{key} {n.problem}")
-    if r.degenerate:
-        raise Fail(f"{key} {r.degenerate}")
-    if not r.passed_at(tol):
-        raise Fail(
-            f"{key} is wrong: your backward's {key} differs from numerical differentiation of "
-            f"your own forward by a relative error of {n.rel_error:.2e} (tolerance {tol:.0e}); "
-            f"the largest difference is at index {n.worst_index}"
-        )
+    expect_matches_numerical(
+        r.vs_numeric,
+        key,
+        of,
+        tol=tol,
+        subject=f"your backward's {key}" if subject is None else subject,
+        degenerate=r.degenerate,
+    )
+
+
+def expect_backward_like_reference(
+    student: StudentProxy,
+    ref,
+    forward: str,
+    backward: str,
+    inputs: dict,
+    douts: list[np.ndarray],
+    grads: list[str],
+    where: str,
+    tol: float = 1e-8,
+) -> None:
+    """Fail unless the student's ``backward`` returns the reference's analytic gradients.
+
+    For points where numerical differentiation cannot judge a backward (inputs within 1e-8 of a
+    ReLU kink: centred differences straddle it and return about half the slope, while an analytic
+    backward is exact). The student's ``forward(**inputs)`` runs in the worker, its ``backward``
+    gets the upstream ``douts`` and its cache, and each gradient in ``grads`` is compared with the
+    reference backward at the reference's forward. Such a test should require the forward's and
+    the gradient check's tests, so that it charges only a backward that is wrong at the kink.
+
+    Args:
+        student, ref: the fixtures.
+        forward, backward: function names (``forward -> (*outs, cache)``,
+            ``backward(*douts, cache) -> {"d<name>": ...}``).
+        inputs: keyword arguments of the forward (the reference gets a copy).
+        douts: one upstream gradient per output that receives one.
+        grads: the gradients to compare (``["dx"]``).
+        where: how the messages name the point, after the gradient's name
+            (``"with inputs 1e-8 from the kink"``).
+        tol: the largest relative error accepted.
+
+    Raises:
+        Fail: a malformed result, a missing gradient, or a relative error above ``tol`` (the
+            message names the gradient and the point, never the reference's values).
+        StudentCodeError: a call failed.
+    """
+    cache = call_forward(student, forward, n_outputs=len(douts), **inputs)[-1]
+    got = expect_keys(
+        student.call(backward, *douts, cache), grads, f"the dict returned by {backward}"
+    )
+    ref_grads = getattr(ref, backward)(*douts, getattr(ref, forward)(**copy_inputs(inputs))[-1])
+    for name in grads:
+        expect_close(f"{name} {where}", got[name], ref_grads[name], tol=tol)
 
 
 def loss_gradcheck(
@@ -299,7 +414,7 @@ def _loss_gradcheck(student, ref, loss_fn, params, batch, n_coords, seed, tol) -
                 float(ref_fn(dict(params, **{name: p + 1e-6 * v}), batch)[0])
                 - float(ref_fn(dict(params, **{name: p - 1e-6 * v}), batch)[0])
             ) / 2e-6
-            if abs(ref_dd) > 0 and abs(dd) <= 1e-6 * abs(ref_dd):
+            if numerically_flat(dd, ref_dd):
                 check.problem = (
                     f"cannot be checked: your {loss_fn} does not change when {name} changes "
                     f"(its numerical derivative is zero), so the loss itself is wrong; fix it first"
