@@ -32,9 +32,10 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_ROOT, "gradebook.db")
 _KIT = os.path.dirname(os.path.realpath(__file__))
 if _KIT not in sys.path:
     sys.path.insert(0, _KIT)
-from autograder.nbgrader_stubs import NamedClearSolutions  # noqa: E402
 from nbgrader.converters import GenerateAssignment  # noqa: E402
 from nbgrader.preprocessors import ClearSolutions  # noqa: E402
+
+from autograder.nbgrader_stubs import NamedClearSolutions  # noqa: E402
 
 c.GenerateAssignment.preprocessors = [
     NamedClearSolutions if p is ClearSolutions else p
