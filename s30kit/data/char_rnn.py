@@ -23,6 +23,8 @@ __all__ = [
     "VOCAB",
     "WORDS",
     "MAX_DEPTH",
+    "P_END_GROUP",
+    "P_END_SENTENCE",
     "encode",
     "decode",
     "grammar_corpus",
