@@ -155,7 +155,7 @@ def _grad_w(grads):
 
 
 # Catalogue variants (log1p in a recursive rollout; the states kept and the steps recomputed):
-# <= 4.0e-16 for the bits and the gradient, 5 draws of every case (tolerance 1e-10).
+# relative error <= 4.0e-16 for the bits and the gradient, 5 draws of every case (tolerance 1e-10).
 @graded(cell="ca_rule_loss", kind="forward", points=1.5, uses=LOSS_USES)
 def test_ca_rule_loss_value_matches_reference(student, ref, rng):
     cases = [
