@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["rule_table", "neighbourhood_ids", "eca_step", "eca_run", "transitions"]
+__all__ = ["rule_table", "neighbourhood_ids", "eca_step", "eca_run", "transitions", "frame_pairs"]
 
 
 def rule_table(rule: int) -> np.ndarray:
@@ -83,3 +83,16 @@ def transitions(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     X = np.zeros((ids.size, 8))
     X[np.arange(ids.size), ids] = 1.0
     return X, rows[1:].reshape(-1).copy()
+
+
+def frame_pairs(rows: np.ndarray, gap: int = 1) -> tuple[np.ndarray, np.ndarray, int]:
+    """What a camera sees that films every ``gap``-th row of a diagram: consecutive frame pairs.
+
+    rows: (T, W) cells. Returns ``(X, Y, gap)``: X (B, W) float64 the frames rows[0], rows[gap],
+    ... except the last, Y (B, W) int64 the frame ``gap`` steps after each of them, with
+    B = (T - 1) // gap, and ``gap`` itself (so the triple is a batch for a K-step loss).
+    """
+    if gap < 1:
+        raise ValueError(f"gap must be a positive int, got {gap}")
+    frames = np.asarray(rows, dtype=np.int64)[::gap]
+    return frames[:-1].astype(np.float64), frames[1:].copy(), int(gap)

@@ -1,34 +1,79 @@
-"""Wrong implementations of 01_complexodynamics that the hidden tests must catch (test-of-tests).
+"""Wrong implementations of 01_complexodynamics that the hidden tests must catch (test-of-tests),
+and correct ones in other styles that must keep full marks.
 
-Each mutant replaces one exact substring of one answer cell of the source notebook (markers
+Each entry replaces one exact substring of one answer cell of the source notebook (markers
 stripped).
 """
 
-from mutants import fd_loop, mutant, rewrites, variant
+from mutants import mutant, numerical_backward_mutant, rewrites, variant
 
-# The reference backward of the softmax table (the body only).
-_CA_RULE_BACKWARD_BODY = """    X, W, logq = cache
-    q = np.exp2(logq)                                          # (N, 2) probabilities
-    da = (dlogq - q * dlogq.sum(axis=1, keepdims=True)) / LN2  # (N, 2)
-    return {"dX": da @ W.T, "dW": X.T @ da}"""
+# The reference backward of the soft automaton step, from the cache unpacking to its return.
+_STEP_BACKWARD_BODY = """    Lf, Cf, Rf, CR, P, pi = cache
+    B, W = dS_next.shape
+    dpi = (dS_next.reshape(1, B * W) @ P.reshape(B * W, 8))[0]  # (8,)
+    dw = dpi * pi * (1.0 - pi)                                 # (8,)
+    t = pi.reshape(2, 2, 2)                                    # t[l, c, r] = pi[4l + 2c + r]
+    LR = (Lf[:, :, :, None] * Rf[:, :, None, :]).reshape(B, W, 4)
+    LC = (Lf[:, :, :, None] * Cf[:, :, None, :]).reshape(B, W, 4)
+    dL = dS_next * (CR @ (t[1] - t[0]).ravel())                # (B, W) through the left factor
+    dC = dS_next * (LR @ (t[:, 1] - t[:, 0]).ravel())          # (B, W) through the centre factor
+    dR = dS_next * (LC @ (t[:, :, 1] - t[:, :, 0]).ravel())    # (B, W) through the right factor
+    dS = dC + np.roll(dL, -1, axis=1) + np.roll(dR, 1, axis=1)  # (B, W) shifts undone
+    return {"dS": dS, "dw": dw}"""
 
-# A backward that differentiates numerically through the forward. Everything it needs is in the
-# cache, so it is accurate to ~1e-10 and passes every gradient check; only the realistic-size
-# time budget catches it.
-_CA_RULE_NUMERICAL_BACKWARD = f"""    X, W, logq = cache
-    X, W = X.copy(), W.copy()
+_STEP_FORWARD_BODY = """    B, W = S.shape
+    L = np.roll(S, 1, axis=1)                                  # (B, W) left neighbours s_{i-1}
+    R = np.roll(S, -1, axis=1)                                 # (B, W) right neighbours s_{i+1}
+    Lf, Cf, Rf = (np.stack([1.0 - v, v], axis=-1) for v in (L, S, R))   # (B, W, 2) f(v, 0), f(v, 1)
+    CR = (Cf[:, :, :, None] * Rf[:, :, None, :]).reshape(B, W, 4)       # (B, W, 4)
+    P = (Lf[:, :, :, None] * CR[:, :, None, :]).reshape(B, W, 8)        # (B, W, 8) patterns
+    pi = 0.5 * (1.0 + np.tanh(0.5 * w))                        # (8,) sigmoid, no overflow
+    S_next = P @ pi                                            # (B, W)
+    return S_next, (Lf, Cf, Rf, CR, P, pi)"""
 
-    def objective():
-        return np.sum(ca_rule_forward(X, W)[0] * dlogq)
+_STEP_BACKWARD_DOC = '''
 
-{fd_loop("X", "dX", "objective()")}
-{fd_loop("W", "dW", "objective()")}
-    return {{"dX": dX, "dW": dW}}"""
+def ca_step_backward(dS_next, cache):
+    """Gradients of ca_step_forward.
 
-_CA_RULE_GRADCHECKS = ["ca_rule_backward_gradcheck[dX]", "ca_rule_backward_gradcheck[dW]"]
+    Inputs:
+      dS_next: (B, W) upstream gradient dL/dS_next.
+      cache:   from ca_step_forward.
+    Returns:
+      dict with 'dS' (B, W) and 'dw' (8,).
+    """
+'''
+_STEP_CELL_BODIES = _STEP_FORWARD_BODY + "\n" + _STEP_BACKWARD_DOC + _STEP_BACKWARD_BODY
+
+_LOSS_BODY = """    X, Y, K = batch
+    S = np.asarray(X, dtype=np.float64)                     # (B, W)
+    caches = []
+    for _ in range(K):
+        S, cache = ca_step_forward(S, params["w"])          # (B, W)
+        caches.append(cache)
+    n = S.size
+    bits = -np.sum(Y * np.log2(S) + (1 - Y) * np.log2(1.0 - S)) / n
+    dS = (-Y / S + (1 - Y) / (1.0 - S)) / (n * LN2)         # (B, W) d bits / d S_K
+    dw = np.zeros_like(params["w"])                         # (8,)
+    for cache in reversed(caches):
+        g = ca_step_backward(dS, cache)
+        dw += g["dw"]
+        dS = g["dS"]
+    return float(bits), {"w": dw}"""
+
+_EXTRACT_BODY = """    table = (np.asarray(w) > 0).astype(np.int64)               # (8,)
+    return table, int(np.sum(table * 2 ** np.arange(8)))"""
+
+_STEP_FORWARD = [
+    "ca_step_forward_matches_reference[soft_rows]",
+    "ca_step_forward_matches_reference[binary_rows]",
+    "ca_step_forward_matches_reference[one_row_width3]",
+    "ca_step_forward_matches_reference[real_S_large_w]",
+]
 # The time budget requires the gradient checks: a wrong backward loses it too.
-_CA_RULE_FAST = "ca_rule_backward_fast_at_realistic_size"
-_LOSS_CHECKS = ["ca_rule_loss_gradcheck", "ca_rule_loss_trains_like_reference"]
+_STEP_FAST = "ca_step_backward_fast_at_realistic_size"
+_THROUGH_TIME = ["ca_rule_loss_gradcheck[3]"]
+_LOSS_GRADS = ["ca_rule_loss_gradcheck[1]", "ca_rule_loss_gradcheck[3]"]
 _EXTRACT_CHECKS = ["extract_rule_matches_reference", "extract_rule_round_trips_every_rule"]
 _CODELENGTH_FORWARD = [
     "state_codelength_matches_reference[random_k4]",
@@ -39,98 +84,131 @@ _CODELENGTH_ALL = _CODELENGTH_FORWARD + ["state_codelength_matches_reference[wid
 
 
 MUTANTS = [
-    # ---------------------------------------------------------------- ca_rule
-    mutant(
+    # ---------------------------------------------------------------- ca_step
+    # A backward that differentiates numerically through the forward. It recovers S and w from
+    # the cache, so it is accurate to ~1e-10 and passes every gradient check; only the
+    # realistic-size time budget catches it.
+    numerical_backward_mutant(
         "numerical_backward",
-        "ca_rule_code",
-        _CA_RULE_BACKWARD_BODY,
-        _CA_RULE_NUMERICAL_BACKWARD,
-        "ca_rule_backward_fast_at_realistic_size",
+        "ca_step_code",
+        _STEP_BACKWARD_BODY,
+        '    args = {"S": Cf[:, :, 1].copy(), "w": np.log(pi / (1.0 - pi))}',
+        'np.sum(ca_step_forward(args["S"], args["w"])[0] * dS_next)',
+        catches=[_STEP_FAST],
     ),
-    *rewrites(
-        "ca_rule_code",
-        "da = (dlogq - q * dlogq.sum(axis=1, keepdims=True)) / LN2",
-        softmax_coupling_term_forgotten=(
-            "da = dlogq / LN2",
-            [*_CA_RULE_GRADCHECKS, _CA_RULE_FAST, *_LOSS_CHECKS],
-        ),
-        # Adam is (almost) invariant to the scale of the gradient: only gradchecks see this.
-        backward_in_nats=(
-            "da = dlogq - q * dlogq.sum(axis=1, keepdims=True)",
-            [*_CA_RULE_GRADCHECKS, _CA_RULE_FAST, "ca_rule_loss_gradcheck"],
-        ),
+    # The gathering's backward rolls the same way as the forward instead of back.
+    mutant(
+        "neighbour_gradients_shifted_the_wrong_way",
+        "ca_step_code",
+        "dS = dC + np.roll(dL, -1, axis=1) + np.roll(dR, 1, axis=1)",
+        "dS = dC + np.roll(dL, 1, axis=1) + np.roll(dR, -1, axis=1)",
+        "ca_step_backward_gradcheck[dS]",
+        _STEP_FAST,
+        *_THROUGH_TIME,
+    ),
+    # Each cell is only a neighbour: its own (centre) path is forgotten.
+    mutant(
+        "centre_path_forgotten",
+        "ca_step_code",
+        "dS = dC + np.roll(dL, -1, axis=1) + np.roll(dR, 1, axis=1)",
+        "dS = np.roll(dL, -1, axis=1) + np.roll(dR, 1, axis=1)",
+        "ca_step_backward_gradcheck[dS]",
+        _STEP_FAST,
+        *_THROUGH_TIME,
     ),
     mutant(
-        "table_gradient_skips_the_softmax",
-        "ca_rule_code",
-        '"dW": X.T @ da',
-        '"dW": X.T @ dlogq',
-        "ca_rule_backward_gradcheck[dW]",
-        _CA_RULE_FAST,
-        "ca_rule_loss_gradcheck",
+        "sigmoid_derivative_forgotten",
+        "ca_step_code",
+        "dw = dpi * pi * (1.0 - pi)",
+        "dw = dpi",
+        "ca_step_backward_gradcheck[dw]",
+        _STEP_FAST,
+        *_LOSS_GRADS,
         "ca_rule_loss_trains_like_reference",
     ),
-    # The cache holds log2-probabilities; exp() of them is not q. Only the backward is wrong, so
-    # the forward tests pass and the gradient checks (against the student's own forward) fail.
+    # The forward reads the neighbourhood mirrored (left and right swapped): pattern k is
+    # 4*right + 2*centre + left. The backward still undoes the original shifts.
     mutant(
-        "probabilities_from_logq_with_exp",
-        "ca_rule_code",
-        "q = np.exp2(logq)",
-        "q = np.exp(logq)",
-        *_CA_RULE_GRADCHECKS,
-        _CA_RULE_FAST,
-        *_LOSS_CHECKS,
-    ),
-    mutant(
-        "log_sum_exp_without_max_shift",
-        "ca_rule_code",
-        "log_z = m + np.log(np.exp(a - m).sum(axis=1, keepdims=True))",
-        "log_z = np.log(np.exp(a).sum(axis=1, keepdims=True))",
-        "ca_rule_forward_matches_reference[large_logits]",
-    ),
-    mutant(
-        "forward_in_nats",
-        "ca_rule_code",
-        "logq = (a - log_z) / LN2 ",
-        "logq = (a - log_z) ",
-        # The backward (left in bits) no longer differentiates this forward, so the gradient
-        # checks against the student's own forward fail too.
-        "ca_rule_forward_matches_reference[onehot_N12]",
-        "ca_rule_forward_matches_reference[batch1]",
-        "ca_rule_forward_matches_reference[soft_X]",
-        "ca_rule_forward_matches_reference[large_logits]",
-        "ca_rule_forward_is_a_normalised_distribution",
-        *_CA_RULE_GRADCHECKS,
-        _CA_RULE_FAST,
+        "neighbourhood_mirrored",
+        "ca_step_code",
+        "for v in (L, S, R))",
+        "for v in (R, S, L))",
+        *_STEP_FORWARD,
+        "ca_step_is_the_automaton_on_binary_rows",
+        "ca_step_backward_gradcheck[dS]",
+        _STEP_FAST,
         "ca_rule_loss_value_matches_reference",
-        *_LOSS_CHECKS,
-        "ca_rule_loss_is_bits_per_cell",
+        *_LOSS_GRADS,
+        "ca_rule_loss_trains_like_reference",
+    ),
+    # sigmoid(-w): the probability of a 0 instead of a 1.
+    mutant(
+        "sigmoid_sign_flipped",
+        "ca_step_code",
+        "pi = 0.5 * (1.0 + np.tanh(0.5 * w))",
+        "pi = 1.0 / (1.0 + np.exp(w))",
+        *_STEP_FORWARD,
+        "ca_step_is_the_automaton_on_binary_rows",
+        "ca_step_backward_gradcheck[dw]",
+        _STEP_FAST,
+        "ca_rule_loss_value_matches_reference",
+        *_LOSS_GRADS,
+        "ca_rule_loss_trains_like_reference",
+        "ca_rule_loss_learns_the_law_from_every_second_frame",
     ),
     # ---------------------------------------------------------------- ca_rule_loss
+    # Backpropagation through time, done wrong in the two classic ways.
+    mutant(
+        "weight_gradient_overwritten_not_accumulated",
+        "ca_rule_loss_code",
+        'dw += g["dw"]',
+        'dw = g["dw"]',
+        *_THROUGH_TIME,
+    ),
+    mutant(
+        "state_gradient_not_carried_back",
+        "ca_rule_loss_code",
+        '        dw += g["dw"]\n        dS = g["dS"]\n',
+        '        dw += g["dw"]\n',
+        *_THROUGH_TIME,
+    ),
     mutant(
         "loss_sums_instead_of_averaging",
         "ca_rule_loss_code",
-        "bits = -logq[rows, y].mean()",
-        "bits = -logq[rows, y].sum()",
+        "bits = -np.sum(Y * np.log2(S) + (1 - Y) * np.log2(1.0 - S)) / n",
+        "bits = -np.sum(Y * np.log2(S) + (1 - Y) * np.log2(1.0 - S))",
         "ca_rule_loss_value_matches_reference",
-        *_LOSS_CHECKS,
+        *_LOSS_GRADS,
+        "ca_rule_loss_trains_like_reference",
         "ca_rule_loss_is_bits_per_cell",
     ),
-    *rewrites(
+    mutant(
+        "loss_in_nats",
         "ca_rule_loss_code",
-        "dlogq[rows, y] = -1.0 / N",
-        loss_gradient_missing_1_over_N=("dlogq[rows, y] = -1.0", ["ca_rule_loss_gradcheck"]),
-        loss_gradient_sign_flipped=(
-            "dlogq[rows, y] = 1.0 / N",
-            _LOSS_CHECKS + ["ca_rule_loss_learns_the_law"],
-        ),
+        "bits = -np.sum(Y * np.log2(S) + (1 - Y) * np.log2(1.0 - S)) / n",
+        "bits = -np.sum(Y * np.log(S) + (1 - Y) * np.log(1.0 - S)) / n",
+        "ca_rule_loss_value_matches_reference",
+        *_LOSS_GRADS,
+        "ca_rule_loss_trains_like_reference",
+        "ca_rule_loss_is_bits_per_cell",
+    ),
+    mutant(
+        "loss_gradient_sign_flipped",
+        "ca_rule_loss_code",
+        "dS = (-Y / S + (1 - Y) / (1.0 - S)) / (n * LN2)",
+        "dS = (Y / S - (1 - Y) / (1.0 - S)) / (n * LN2)",
+        *_LOSS_GRADS,
+        "ca_rule_loss_trains_like_reference",
+        "ca_rule_loss_learns_the_law_from_every_second_frame",
     ),
     mutant(
         "grads_keyed_like_the_backward",
         "ca_rule_loss_code",
-        'return float(bits), {"W": ca_rule_backward(dlogq, cache)["dW"]}',
-        'return float(bits), {"dW": ca_rule_backward(dlogq, cache)["dW"]}',
-        *_LOSS_CHECKS + ["ca_rule_loss_learns_the_law"],
+        'return float(bits), {"w": dw}',
+        'return float(bits), {"dw": dw}',
+        *_LOSS_GRADS,
+        "ca_rule_loss_trains_like_reference",
+        "ca_rule_loss_learns_the_law_from_every_second_frame",
     ),
     # ---------------------------------------------------------------- extract_rule
     mutant(
@@ -142,11 +220,15 @@ MUTANTS = [
     ),
     *rewrites(
         "extract_rule_code",
-        "table = np.argmax(W, axis=1).astype(np.int64)",
-        argmin_instead_of_argmax=("table = np.argmin(W, axis=1).astype(np.int64)", _EXTRACT_CHECKS),
+        "table = (np.asarray(w) > 0).astype(np.int64)",
         ties_predict_one=(
-            "table = (W[:, 1] >= W[:, 0]).astype(np.int64)",
+            "table = (np.asarray(w) >= 0).astype(np.int64)",
             ["extract_rule_round_trips_every_rule"],
+        ),
+        # Logits thresholded as if they were probabilities.
+        logits_compared_with_one_half=(
+            "table = (np.asarray(w) > 0.5).astype(np.int64)",
+            _EXTRACT_CHECKS,
         ),
     ),
     # ---------------------------------------------------------------- state_codelength
@@ -199,63 +281,141 @@ MUTANTS = [
     ),
 ]
 
-
-# The forward's body and the backward up to its return: variants that store another cache
-# replace both (the backward's docstring sits in between, unchanged).
-_CA_RULE_FORWARD_BODY = """\
-    a = X @ W                                                  # (N, 2) logits
-    m = a.max(axis=1, keepdims=True)                           # (N, 1) shift for stability
-    log_z = m + np.log(np.exp(a - m).sum(axis=1, keepdims=True))   # (N, 1) log-partition
-    logq = (a - log_z) / LN2                                   # (N, 2) in bits
-    return logq, (X, W, logq)"""
-_CA_RULE_BACKWARD_DOC = '''
-
-def ca_rule_backward(dlogq, cache):
-    """Gradients of ca_rule_forward.
-
-    Inputs:
-      dlogq: (N, 2) upstream gradient dL/dlogq.
-      cache: from ca_rule_forward.
-    Returns:
-      dict with 'dX' (N, 8) and 'dW' (8, 2).
-    """
-'''
-_CA_RULE_CELL_BODIES = _CA_RULE_FORWARD_BODY + "\n" + _CA_RULE_BACKWARD_DOC + _CA_RULE_BACKWARD_BODY
-
-# Correct implementations written differently (slow loops, another formula, another cache,
-# another numbering of the contexts): they must still score full marks, which shows that the
-# time budget and the tolerances are fair.
+# Correct implementations written differently (slow loops, another gathering, another cache,
+# another rollout, another numbering of the contexts): they must still score full marks, which
+# shows that the time budget and the tolerances are fair.
 VARIANTS = [
+    # A Python loop over the 8 patterns, the product rule written out per pattern; a dict cache.
     variant(
-        "ca_rule_backward_loops_over_cells",
-        "ca_rule_code",
-        _CA_RULE_BACKWARD_BODY,
-        """    X, W, logq = cache
-    dX, dW = np.zeros_like(X), np.zeros_like(W)
-    for n in range(X.shape[0]):
-        q_n = 2.0 ** logq[n]
-        da_n = (dlogq[n] - q_n * dlogq[n].sum()) / np.log(2.0)
-        dW += np.outer(X[n], da_n)
-        dX[n] = W @ da_n
-    return {"dX": dX, "dW": dW}""",
+        "ca_step_loop_over_patterns_dict_cache",
+        "ca_step_code",
+        _STEP_CELL_BODIES,
+        """    left, right = np.roll(S, 1, axis=1), np.roll(S, -1, axis=1)
+    pi = 1.0 / (1.0 + np.exp(-w))
+    S_next = np.zeros_like(S)
+    for k in range(8):
+        bl, bc, br = (k >> 2) & 1, (k >> 1) & 1, k & 1
+        fl = left if bl else 1.0 - left
+        fc = S if bc else 1.0 - S
+        fr = right if br else 1.0 - right
+        S_next += pi[k] * fl * fc * fr
+    return S_next, {"S": S, "w": w}
+"""
+        + _STEP_BACKWARD_DOC
+        + """    S, w = cache["S"], cache["w"]
+    left, right = np.roll(S, 1, axis=1), np.roll(S, -1, axis=1)
+    pi = 1.0 / (1.0 + np.exp(-w))
+    dw = np.zeros(8)
+    d_left, d_centre, d_right = np.zeros_like(S), np.zeros_like(S), np.zeros_like(S)
+    for k in range(8):
+        bl, bc, br = (k >> 2) & 1, (k >> 1) & 1, k & 1
+        fl = left if bl else 1.0 - left
+        fc = S if bc else 1.0 - S
+        fr = right if br else 1.0 - right
+        dw[k] = np.sum(dS_next * fl * fc * fr) * pi[k] * (1.0 - pi[k])
+        g = dS_next * pi[k]
+        d_left += g * fc * fr * (1.0 if bl else -1.0)
+        d_centre += g * fl * fr * (1.0 if bc else -1.0)
+        d_right += g * fl * fc * (1.0 if br else -1.0)
+    dS = d_centre + np.roll(d_left, -1, axis=1) + np.roll(d_right, 1, axis=1)
+    return {"dS": dS, "dw": dw}""",
+    ),
+    # Gathering by fancy indexing with an (8, 3) matrix of pattern bits; the backward scatters
+    # with np.add.at; the cache is a closure.
+    variant(
+        "ca_step_index_gather_bit_matrix_closure",
+        "ca_step_code",
+        _STEP_CELL_BODIES,
+        """    B, W = S.shape
+    idx = (np.arange(W)[:, None] + np.array([-1, 0, 1])) % W       # (W, 3) left, centre, right
+    nb = S[:, idx]                                                 # (B, W, 3)
+    bits = (np.arange(8)[:, None] >> np.array([2, 1, 0])) & 1      # (8, 3)
+    F = np.where(bits == 1, nb[:, :, None, :], 1.0 - nb[:, :, None, :])   # (B, W, 8, 3)
+    P = F.prod(axis=3)                                             # (B, W, 8)
+    pi = np.exp(-np.logaddexp(0.0, -w))                            # sigmoid
+    out = np.einsum("bwk,k->bw", P, pi)
+
+    def saved():
+        return idx, bits, F, P, pi, S.shape
+
+    return out, saved
+"""
+        + _STEP_BACKWARD_DOC
+        + """    idx, bits, F, P, pi, shape = cache()
+    dw = np.einsum("bw,bwk->k", dS_next, P) * pi * (1.0 - pi)
+    dP = dS_next[:, :, None] * pi                                  # (B, W, 8)
+    sign = 2.0 * bits - 1.0                                        # (8, 3)
+    others = np.stack([F[..., 1] * F[..., 2], F[..., 0] * F[..., 2], F[..., 0] * F[..., 1]], -1)
+    dnb = np.einsum("bwk,bwkj,kj->bwj", dP, others, sign)          # (B, W, 3)
+    dS = np.zeros(shape)
+    cols = np.broadcast_to(idx, dnb.shape)
+    rows = np.broadcast_to(np.arange(shape[0])[:, None, None], dnb.shape)
+    np.add.at(dS, (rows, cols), dnb)
+    return {"dS": dS, "dw": dw}""",
+    ),
+    # A recursive rollout, log1p for the complement.
+    variant(
+        "ca_rule_loss_recursive_log1p",
+        "ca_rule_loss_code",
+        _LOSS_BODY,
+        """    X, Y, K = batch
+    w = params["w"]
+
+    def run(S, steps):
+        # (bits, dw, dS) of the frame `steps` steps after S
+        S_next, cache = ca_step_forward(S, w)
+        if steps == 1:
+            m = S_next.size
+            value = -np.sum(np.where(Y == 1, np.log(S_next), np.log1p(-S_next))) / (m * np.log(2))
+            dS_next = np.where(Y == 1, -1.0 / S_next, 1.0 / (1.0 - S_next)) / (m * np.log(2))
+            dw_later = np.zeros(8)
+        else:
+            value, dw_later, dS_next = run(S_next, steps - 1)
+        g = ca_step_backward(dS_next, cache)
+        return value, dw_later + g["dw"], g["dS"]
+
+    bits, dw, _ = run(np.array(X, dtype=float), K)
+    return bits, {"w": dw}""",
+    ),
+    # The states are kept, not the caches; the backward pass re-runs each step's forward.
+    variant(
+        "ca_rule_loss_keeps_states_and_recomputes",
+        "ca_rule_loss_code",
+        _LOSS_BODY,
+        """    X, Y, K = batch
+    w = params["w"].copy()
+    states = [X.astype(np.float64)]
+    for _ in range(K):
+        states.append(ca_step_forward(states[-1], w)[0])
+    q = np.where(Y == 1, states[-1], 1.0 - states[-1])              # probability of what was seen
+    bits = float(np.mean(-np.log2(q)))
+    grad = np.where(Y == 1, -1.0, 1.0) / (q * np.log(2.0) * q.size)
+    dw = np.zeros(8)
+    for j in range(K, 0, -1):
+        _, cache = ca_step_forward(states[j - 1], w)
+        step = ca_step_backward(grad, cache)
+        dw = dw + step["dw"]
+        grad = step["dS"]
+    return bits, {"w": dw}""",
     ),
     variant(
-        "ca_rule_loss_from_logits_directly",
-        "ca_rule_loss_code",
-        """    logq, cache = ca_rule_forward(X, params["W"])           # (N, 2)
-    rows = np.arange(N)
-    bits = -logq[rows, y].mean()
-    dlogq = np.zeros_like(logq)                             # (N, 2)
-    dlogq[rows, y] = -1.0 / N
-    return float(bits), {"W": ca_rule_backward(dlogq, cache)["dW"]}""",
-        """    a = X @ params["W"]                                      # (N, 2)
-    z = a[:, 1] - a[:, 0]                                    # logit of "next cell is 1"
-    sign = 2.0 * y - 1.0
-    bits = np.logaddexp(0.0, -sign * z).mean() / np.log(2.0)
-    p1 = 0.5 * (1.0 + np.tanh(0.5 * z))
-    dz = (p1 - y) / (N * np.log(2.0))
-    dW = X.T @ np.stack([-dz, dz], axis=1)
-    return float(bits), {"W": dW}""",
+        "extract_rule_loop_and_binary_string",
+        "extract_rule_code",
+        _EXTRACT_BODY,
+        """    table = np.zeros(8, dtype=np.int64)
+    for k in range(8):
+        if w[k] > 0:
+            table[k] = 1
+    rule = int("".join(str(b) for b in table[::-1]), 2)   # bit 7 first
+    return table, rule""",
+    ),
+    # np.sign clipped at 0 and a NumPy integer from packbits (the visible check accepts it).
+    variant(
+        "extract_rule_sign_and_packbits",
+        "extract_rule_code",
+        _EXTRACT_BODY,
+        """    table = np.clip(np.sign(w), 0, 1).astype(np.int64)
+    return table, np.packbits(table[::-1].astype(np.uint8))[0]""",
     ),
     variant(
         "state_codelength_python_loop",
@@ -272,85 +432,6 @@ VARIANTS = [
             counts[c] = (n0 + (rows[t, i] == 0), n1 + (rows[t, i] == 1))
     return bits
     padded = np.concatenate(""",
-    ),
-    # logaddexp instead of the max shift; the cache is a dict of the inputs only and the
-    # backward recomputes the softmax, with einsum instead of matmul.
-    variant(
-        "ca_rule_logaddexp_dict_cache_einsum",
-        "ca_rule_code",
-        _CA_RULE_CELL_BODIES,
-        """    a = X @ W                                            # (N, 2)
-    log_z = np.logaddexp(a[:, 0], a[:, 1])[:, None]      # (N, 1)
-    logq = (a - log_z) * (1.0 / np.log(2.0))             # (N, 2)
-    return logq, {"X": X, "W": W}
-"""
-        + _CA_RULE_BACKWARD_DOC
-        + """    X, W = cache["X"], cache["W"]
-    a = X @ W
-    q = np.exp(a - np.logaddexp(a[:, :1], a[:, 1:]))     # (N, 2) softmax, recomputed
-    g = dlogq / np.log(2.0)
-    da = g - q * g.sum(axis=1, keepdims=True)
-    dW = np.einsum("nk,ns->ks", X, da)
-    dX = np.einsum("ns,ks->nk", da, W)
-    return {"dX": dX, "dW": dW}""",
-    ),
-    # Two outcomes: the softmax is a sigmoid of the logit difference d = a1 - a0; softplus for
-    # the forward, a closure as the cache, the gradient through d.
-    variant(
-        "ca_rule_sigmoid_of_difference_closure_cache",
-        "ca_rule_code",
-        _CA_RULE_CELL_BODIES,
-        """    a = X @ W
-    d = a[:, 1] - a[:, 0]                                # (N,) logit of "next cell is 1"
-    logq = -np.stack([np.logaddexp(0.0, d), np.logaddexp(0.0, -d)], axis=1) / np.log(2.0)
-
-    def saved():
-        return X, W, d
-
-    return logq, saved
-"""
-        + _CA_RULE_BACKWARD_DOC
-        + """    X, W, d = cache()
-    p1 = 0.5 * (1.0 + np.tanh(0.5 * d))                  # sigmoid(d), no overflow
-    dd = (dlogq[:, 1] * (1.0 - p1) - dlogq[:, 0] * p1) / np.log(2.0)   # (N,)
-    da = np.stack([-dd, dd], axis=1)                     # (N, 2)
-    return {"dX": da @ W.T, "dW": X.T @ da}""",
-    ),
-    # The loss with a one-hot mask of the targets instead of fancy indexing.
-    variant(
-        "ca_rule_loss_one_hot_mask",
-        "ca_rule_loss_code",
-        """    rows = np.arange(N)
-    bits = -logq[rows, y].mean()
-    dlogq = np.zeros_like(logq)                             # (N, 2)
-    dlogq[rows, y] = -1.0 / N
-    return float(bits), {"W": ca_rule_backward(dlogq, cache)["dW"]}""",
-        """    Y = np.eye(2)[y]                                        # (N, 2) one-hot targets
-    bits = -np.sum(Y * logq) / N
-    grads = ca_rule_backward(-Y / N, cache)
-    return bits, {"W": grads["dW"]}""",
-    ),
-    # A comparison instead of argmax (strict, so a tie gives 0) and a NumPy integer rule number
-    # from bit shifts (the visible check accepts np.integer).
-    variant(
-        "extract_rule_comparison_and_shifts",
-        "extract_rule_code",
-        """    table = np.argmax(W, axis=1).astype(np.int64)              # (8,)
-    return table, int(np.sum(table * 2 ** np.arange(8)))""",
-        """    table = (W[:, 1] > W[:, 0]).astype(np.int64)
-    return table, table @ (1 << np.arange(8))""",
-    ),
-    variant(
-        "extract_rule_loop_and_binary_string",
-        "extract_rule_code",
-        """    table = np.argmax(W, axis=1).astype(np.int64)              # (8,)
-    return table, int(np.sum(table * 2 ** np.arange(8)))""",
-        """    table = np.zeros(8, dtype=np.int64)
-    for k in range(8):
-        if W[k, 1] > W[k, 0]:
-            table[k] = 1
-    rule = int("".join(str(b) for b in table[::-1]), 2)   # bit 7 first
-    return table, rule""",
     ),
     # One pass over the cells, all rows at once, with a (T, 2**k, 2) table of counts and the
     # context as a shift register (most recent cell = least significant bit: another numbering
