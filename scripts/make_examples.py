@@ -18,7 +18,7 @@ from catalogue import load_catalogue, mutate
 
 OUT = ROOT / "examples" / "submitted"
 BOB_BUG = {
-    "01_complexodynamics": "softmax_coupling_term_forgotten",
+    "01_complexodynamics": "neighbour_gradients_shifted_the_wrong_way",
     "02_char_rnn": "bptt_weight_gradient_not_accumulated",
     "03_lstm": "bptt_weight_gradient_not_accumulated",
     "04_rnn_regularization": "rec_backward_skips_the_recurrent_mask",
@@ -36,10 +36,18 @@ def is_answer(cell: dict) -> bool:
 
 
 def with_bug(aid: str) -> dict:
-    """The source with one catalogue entry applied: BOB_BUG's, else the first mutant."""
+    """The source with one catalogue entry applied: BOB_BUG's, else the first mutant.
+
+    Raises:
+        SystemExit: BOB_BUG names a mutant the catalogue no longer has.
+    """
     entries = load_catalogue(aid)
-    bug = next((m for m in entries if m["name"] == BOB_BUG.get(aid)), entries[0])
-    return mutate(aid, bug)
+    if aid not in BOB_BUG:
+        return mutate(aid, entries[0])
+    named = [m for m in entries if m["name"] == BOB_BUG[aid]]
+    if not named:
+        raise SystemExit(f"BOB_BUG[{aid!r}] = {BOB_BUG[aid]!r} is not in the catalogue")
+    return mutate(aid, named[0])
 
 
 def half_done(aid: str) -> dict:
