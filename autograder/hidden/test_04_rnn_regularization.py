@@ -56,6 +56,8 @@ LM_PARAMS = ["E", "W1", "b1", "W2", "b2", "Wy", "by"]
 def mask_shapes(B, T, D, H):
     """The shape of every mask of make_dropout_masks."""
     return {"x1": (B, T, D), "x2": (B, T, H), "y": (B, T, H), "h1": (B, T, H), "h2": (B, T, H)}
+
+
 REC_GRADS = ["dx", "dh0", "dc0", "dW", "db"]
 
 
