@@ -81,7 +81,7 @@ def _rec_forward(student, inputs):
 @graded(cell="dropout", kind="forward", points=1.5)
 def test_dropout_forward_matches_reference(student, ref, rng):
     # p = 0 with an all-ones mask (the identity), a 1-element array, and ordinary shapes.
-    # Reference and the 8 catalogue variants: exact (error 0); tolerance 1e-8.
+    # Reference and the 10 catalogue variants: exact (error 0); tolerance 1e-8.
     cases = [((1,), 0.0, True), ((3, 4), 0.25, False), ((2, 3, 5), 0.5, False), ((6,), 0.9, False)]
     for shape, p, ones in cases:
         x = rng.standard_normal(shape)
@@ -277,7 +277,7 @@ def test_masks_follow_the_seed_and_differ_per_sequence(student, ref):
 @graded(cell="rec", kind="forward", points=1.5, uses=("dropout",))
 def test_lstm_dropout_forward_matches_reference(student, ref, rng):
     # length 1, batch 1, no mask, p = 0 with a mask of ones, and ordinary masked cases.
-    # Reference and the 8 catalogue variants: exact (error 0); tolerance 1e-8.
+    # Reference and the 10 catalogue variants: exact (error 0); tolerance 1e-8.
     cases = [
         (2, 1, 3, 4, 0.3, True),
         (1, 6, 2, 3, 0.5, True),
