@@ -1,7 +1,9 @@
 """Hidden tests for 04_rnn_regularization (Zaremba, Sutskever & Vinyals, "Recurrent Neural
 Network Regularization"; variational dropout is Gal & Ghahramani 2016).
 
-Cells and points: dropout 5, masks 4, rec 8, lm 13 (30 in total).
+Cells and points: dropout 5, masks 4, rec 8, lm 15 (32 in total). The language model has two
+LSTM layers (the paper's setting), so Zaremba's placement includes the mask *between* the
+layers ('x2'), and the recurrent placements mask both layers ('h1', 'h2').
 Thresholds were measured on the reference (the source notebook's own code) and the catalogue's
 variants; the numbers are written beside each one. Gradients are judged against numerical
 differentiation of the student's own functions. Dropout with a given mask is linear and the LSTM
@@ -10,7 +12,9 @@ which count only when the timed function's gradient checks pass (``requires``).
 
 The masks are drawn by the student's code in an order the notebook leaves open, so their tests
 check properties only, with sizes that make a correct implementation fail with probability
-below 1e-6 whatever its order of draws (the bound is computed beside each test).
+below 1e-6 whatever its order of draws (the bound is computed beside each test). Every other
+test passes masks drawn by the reference (``ref.make_dropout_masks``) or built by hand, so no
+verdict depends on the student's order of draws.
 """
 
 import numpy as np
@@ -42,11 +46,18 @@ from s30kit.data.rnn_regularization import sample_topic_text
 MODES = ["none", "zaremba", "recurrent", "variational"]
 MASK_KEYS = {
     "none": set(),
-    "zaremba": {"x", "y"},
-    "recurrent": {"h"},
-    "variational": {"x", "h", "y"},
+    "zaremba": {"x1", "x2", "y"},
+    "recurrent": {"h1", "h2"},
+    "variational": {"x1", "x2", "y", "h1", "h2"},
 }
-LM_PARAMS = ["E", "W", "b", "Wy", "by"]
+LM_PARAMS = ["E", "W1", "b1", "W2", "b2", "Wy", "by"]
+
+
+def mask_shapes(B, T, D, H):
+    """The shape of every mask of make_dropout_masks."""
+    return {"x1": (B, T, D), "x2": (B, T, H), "y": (B, T, H), "h1": (B, T, H), "h2": (B, T, H)}
+
+
 REC_GRADS = ["dx", "dh0", "dc0", "dW", "db"]
 
 
@@ -70,7 +81,7 @@ def _rec_forward(student, inputs):
 @graded(cell="dropout", kind="forward", points=1.5)
 def test_dropout_forward_matches_reference(student, ref, rng):
     # p = 0 with an all-ones mask (the identity), a 1-element array, and ordinary shapes.
-    # Reference and the 8 catalogue variants: exact (error 0); tolerance 1e-8.
+    # Reference and the 10 catalogue variants: exact (error 0); tolerance 1e-8.
     cases = [((1,), 0.0, True), ((3, 4), 0.25, False), ((2, 3, 5), 0.5, False), ((6,), 0.9, False)]
     for shape, p, ones in cases:
         x = rng.standard_normal(shape)
@@ -144,7 +155,7 @@ def _masks(student, mode, B, T, D, H, p, seed):
 def test_masks_keys_and_shapes(student, ref):
     # batch 1, length 1, and ordinary sizes
     for B, T, D, H in [(1, 1, 2, 3), (3, 5, 4, 6), (2, 9, 7, 1)]:
-        shapes = {"x": (B, T, D), "h": (B, T, H), "y": (B, T, H)}
+        shapes = mask_shapes(B, T, D, H)
         for mode in MODES:
             m = _masks(student, mode, B, T, D, H, 0.4, 11)
             if set(m) != MASK_KEYS[mode]:
@@ -166,7 +177,7 @@ def test_masks_keep_a_fraction_one_minus_p(student, ref):
     for p in (0.0, 0.2, 0.5, 0.7):
         for mode in ("zaremba", "recurrent", "variational"):
             for k, v in _masks(student, mode, B, T, D, H, p, 12).items():
-                arr = expect_array(v, (B, T, D if k == "x" else H), f"mask {k!r} of {mode!r}")
+                arr = expect_array(v, mask_shapes(B, T, D, H)[k], f"mask {k!r} of {mode!r}")
                 indep = arr[:, 0] if mode == "variational" else arr  # entries drawn independently
                 if p == 0.0:
                     if not np.all(arr == 1.0):
@@ -176,10 +187,10 @@ def test_masks_keep_a_fraction_one_minus_p(student, ref):
                 # Hoeffding, the mean of n independent Bernoulli(1 - p) draws is off by more than
                 # t with probability <= 2 exp(-2 n t^2). t = sqrt(ln(2 / 1e-8) / (2 n)) makes that
                 # 1e-8 per mask: t = 0.011..0.013 for fresh masks (n = 61440, 81920) and
-                # 0.068..0.079 for variational ones (n = B x 24 or 32 = 1536, 2048). 18 masks are
-                # checked (3 values of p > 0, 6 masks each): a correct implementation fails with
-                # probability <= 1.8e-7. Keeping with probability p instead of 1 - p is 0.6 off
-                # at p = 0.2.
+                # 0.068..0.079 for variational ones (n = B x 24 or 32 = 1536, 2048). 30 masks are
+                # checked (3 values of p > 0, 3 + 2 + 5 masks each): a correct implementation
+                # fails with probability <= 3e-7. Keeping with probability p instead of 1 - p is
+                # 0.6 off at p = 0.2.
                 tol = np.sqrt(np.log(2.0 / 1e-8) / (2.0 * indep.size))
                 if abs(indep.mean() - (1 - p)) > tol:
                     raise Fail(
@@ -211,14 +222,18 @@ def test_masks_fresh_per_step_or_tied_over_time(student, ref):
     for k, arr in arrs.items():
         if not np.all(arr == arr[:, :1]):
             raise Fail(f"mask {k!r} of 'variational' must be the same at every time step")
-    for mode, pairs in (
-        ("zaremba", [("x", "y")]),
-        ("variational", [("x", "h"), ("h", "y"), ("x", "y")]),
+    for mode, keys in (
+        ("zaremba", ["x1", "x2", "y"]),
+        ("recurrent", ["h1", "h2"]),
+        ("variational", ["x1", "x2", "y", "h1", "h2"]),
     ):
+        pairs = [(a, b) for i, a in enumerate(keys) for b in keys[i + 1 :]]
         # two independent masks are identical with probability 2^-(independent entries):
-        # 2^-320 at least (a variational mask: B x H = 320 entries)
+        # 2^-320 at least (a variational mask: B x H = 320 entries), x 14 pairs
         mm = arrs if mode == "variational" else _masks(student, mode, B, T, D, H, p, 13)
         for a, b in pairs:
+            if a not in mm or b not in mm:
+                continue  # a missing mask is test_masks_keys_and_shapes's business
             if np.array_equal(np.asarray(mm[a]), np.asarray(mm[b])):
                 raise Fail(f"masks {a!r} and {b!r} of {mode!r} are identical: draw each one anew")
 
@@ -233,11 +248,11 @@ def test_masks_follow_the_seed_and_differ_per_sequence(student, ref):
     # probability q = p^2 + (1 - p)^2 = 0.52. The sizes make a coincidence astronomically rare:
     # * two sequences with the same mask: a 'variational' mask (tied over time) has n >= 40
     #   independent entries per sequence (D = 48, H = 40): 0.52^40 = 4.3e-12 per pair, x 15 pairs
-    #   x 3 masks = 1.9e-10; a fresh mask has T x n >= 320 of them: 0.52^320 < 1e-90;
+    #   x 5 masks = 3.2e-10; a fresh mask has T x n >= 320 of them: 0.52^320 < 1e-90;
     # * seeds 21 and 22 giving the same mask: >= B x n = 240 independent entries: 0.52^240 < 1e-68.
-    # A correct implementation fails with probability < 2e-10, whatever its order of draws.
+    # A correct implementation fails with probability < 4e-10, whatever its order of draws.
     B, T, D, H, p = 6, 8, 48, 40, 0.4
-    shapes = {"x": (B, T, D), "h": (B, T, H), "y": (B, T, H)}
+    shapes = mask_shapes(B, T, D, H)
     for mode in ("zaremba", "recurrent", "variational"):
         a = _masks(student, mode, B, T, D, H, p, 21)
         b = _masks(student, mode, B, T, D, H, p, 21)
@@ -262,7 +277,7 @@ def test_masks_follow_the_seed_and_differ_per_sequence(student, ref):
 @graded(cell="rec", kind="forward", points=1.5, uses=("dropout",))
 def test_lstm_dropout_forward_matches_reference(student, ref, rng):
     # length 1, batch 1, no mask, p = 0 with a mask of ones, and ordinary masked cases.
-    # Reference and the 8 catalogue variants: exact (error 0); tolerance 1e-8.
+    # Reference and the 10 catalogue variants: exact (error 0); tolerance 1e-8.
     cases = [
         (2, 1, 3, 4, 0.3, True),
         (1, 6, 2, 3, 0.5, True),
@@ -349,10 +364,10 @@ def test_lstm_dropout_backward_fast(student, ref):
     expect_backward_fast(student, ref, "lstm_dropout_forward", "lstm_dropout_backward", inputs)
 
 
-# ------------------------------------------------------------------------------------ lm (13)
+# ------------------------------------------------------------------------------------ lm (15)
 @graded(cell="lm", kind="forward", points=2, uses=("dropout", "rec"))
 def test_lstm_lm_forward_matches_reference(student, ref, rng):
-    # every placement; batch 1 and length 1 included. Reference and the 8 catalogue variants:
+    # every placement; batch 1 and length 1 included. Reference and the catalogue variants:
     # exact (error 0); tolerance 1e-9.
     shapes = [(2, 5, 7, 3, 4), (1, 4, 5, 2, 3), (3, 1, 6, 4, 5), (2, 6, 9, 5, 2)]
     for (B, T, V, D, H), mode in zip(shapes, MODES):
@@ -386,10 +401,10 @@ def _lm_report(student, ref, memo, mode):
 @pytest.mark.parametrize("param", LM_PARAMS)
 @pytest.mark.parametrize("mode", MODES)
 def test_lstm_lm_loss_gradcheck(student, ref, memo, mode, param):
-    # Whole model (V=5, D=3, H=4, B=2, T=4, p=0.4) with this placement's masks: 8 sampled
-    # coordinates plus one random direction per parameter. Reference errors, 4 placements x
-    # 3 seeds, every coordinate: none 1.2e-11..5.6e-10, zaremba ..2.8e-10, recurrent ..5.2e-10,
-    # variational ..3.0e-10 (tolerance 1e-6).
+    # Whole two-layer model (V=5, D=3, H=4, B=2, T=4, p=0.4) with this placement's masks: 8
+    # sampled coordinates plus one random direction per parameter. Reference errors, 4
+    # placements x 3 seeds (420.., 520.., 620..), every coordinate of all 7 parameters: none
+    # 1.6e-11..2.1e-9, zaremba ..1.4e-9, recurrent ..1.7e-9, variational ..3.7e-9 (tolerance 1e-6).
     report = _lm_report(student, ref, memo, mode)
     expect_params(report, [param], f"lstm_lm_loss with {mode!r} masks")
 
@@ -400,10 +415,17 @@ def test_lstm_lm_loss_value(student, ref, memo):
         expect_loss_value(_lm_report(student, ref, memo, mode), f"lstm_lm_loss with {mode!r} masks")
 
 
+def _lm_grads(student, params, batch, V, D, H):
+    """The student's gradients of lstm_lm_loss, each checked for its shape."""
+    fn = "lstm_lm_loss"
+    _, grads = expect_loss_pair(student.call(fn, params, batch), fn, params)
+    return {k: expect_array(grads[k], params[k].shape, f"grads[{k!r}]") for k in LM_PARAMS}
+
+
 @graded(cell="lm", kind="property", points=1, uses=("dropout", "rec"))
 def test_lstm_lm_dropped_units_get_no_gradient(student, ref, rng):
-    """A unit dropped on its way to the softmax at every position gives its row of Wy no
-    gradient; an input dropped at the only position where a token occurs gives that token's
+    """A unit of layer 2 dropped on its way to the softmax at every position gives its row of Wy
+    no gradient; an input dropped at the only position where a token occurs gives that token's
     embedding no gradient."""
     V, D, H, B, T, p = 8, 4, 5, 3, 6, 0.4
     params = lm_params(ref, V, D, H, seed=430)
@@ -413,21 +435,64 @@ def test_lstm_lm_dropped_units_get_no_gradient(student, ref, rng):
     masks = ref.make_dropout_masks("variational", B, T, D, H, p, 430)
     masks["y"][:, :, 2] = 0.0
     masks["y"][:, :, 3] = 1.0
-    masks["x"][1, 3, :] = 0.0
-    fn = "lstm_lm_loss"
-    _, grads = expect_loss_pair(student.call(fn, params, (ids, targets, p, masks)), fn, params)
-    dWy = expect_array(grads["Wy"], (H, V), "grads['Wy']")
-    dE = expect_array(grads["E"], (V, D), "grads['E']")
-    if np.abs(dWy[2]).max() > 1e-14:
+    masks["x1"][1, 3, :] = 0.0
+    grads = _lm_grads(student, params, (ids, targets, p, masks), V, D, H)
+    if np.abs(grads["Wy"][2]).max() > 1e-14:
         raise Fail(
             "unit 2 was dropped before the softmax at every position, yet Wy[2] got a gradient"
         )
-    if np.abs(dWy[3]).max() == 0.0:
+    if np.abs(grads["Wy"][3]).max() == 0.0:
         raise Fail("unit 3 was kept everywhere, yet Wy[3] got no gradient")
-    if np.abs(dE[0]).max() > 1e-14:
+    if np.abs(grads["E"][0]).max() > 1e-14:
         raise Fail(
             "the input at the only position of token 0 was dropped, yet E[0] got a gradient: "
-            "the backward must go through the input mask"
+            "the backward must go through the input mask 'x1'"
+        )
+
+
+@graded(cell="lm", kind="property", points=1.5, uses=("dropout", "rec"))
+def test_lstm_lm_between_layer_mask(student, ref, rng):
+    """The mask between the layers ('x2'): with every unit of layer 1 dropped at every position,
+    layer 2 never sees layer 1, so E, W1 and b1 change nothing and get exactly zero gradient;
+    with one unit of layer 1 dropped at every position, the row of W2 that reads that unit gets
+    exactly zero gradient (and the rows of kept units do not)."""
+    V, D, H, B, T, p = 7, 3, 5, 3, 6, 0.4
+    params = lm_params(ref, V, D, H, seed=432)
+    ids, targets = rng.integers(0, V, size=(B, T)), rng.integers(0, V, size=(B, T))
+    masks = ref.make_dropout_masks("zaremba", B, T, D, H, p, 432)
+    masks["x2"][:] = 0.0
+    logits, _ = call_forward(student, "lstm_lm_forward", ids, params, p, masks, n_outputs=1)
+    other = dict(params)
+    for k in ("E", "W1", "b1"):
+        other[k] = rng.standard_normal(params[k].shape)
+    logits2, _ = call_forward(student, "lstm_lm_forward", ids, other, p, masks, n_outputs=1)
+    logits = expect_array(logits, (B, T, V), "logits")
+    if np.abs(expect_array(logits2, (B, T, V), "logits") - logits).max() > 1e-12:
+        raise Fail(
+            "with mask 'x2' all zero, changing E, W1 and b1 changed the logits of "
+            "lstm_lm_forward: layer 2 must read layer 1's output through the mask 'x2'"
+        )
+    grads = _lm_grads(student, params, (ids, targets, p, masks), V, D, H)
+    for k in ("E", "W1", "b1"):
+        if np.abs(grads[k]).max() > 1e-14:
+            raise Fail(
+                f"with mask 'x2' all zero (layer 1 cut off from layer 2), grads[{k!r}] of "
+                "lstm_lm_loss is not zero: the backward must go through the between-layer mask"
+            )
+    masks = ref.make_dropout_masks("variational", B, T, D, H, p, 433)
+    masks["x2"][:, :, 1] = 0.0  # unit 1 of layer 1 never reaches layer 2
+    masks["x2"][:, :, 2] = 1.0  # unit 2 always does
+    grads = _lm_grads(student, params, (ids, targets, p, masks), V, D, H)
+    # W2 is (2H, 4H): rows 0..H-1 read the (dropped) output of layer 1, rows H..2H-1 h2_{t-1}
+    if np.abs(grads["W2"][1]).max() > 1e-14:
+        raise Fail(
+            "unit 1 of layer 1 was dropped on its way into layer 2 at every position, yet the row "
+            "W2[1] that reads it got a gradient"
+        )
+    if np.abs(grads["W2"][2]).max() == 0.0 or np.abs(grads["W1"]).max() == 0.0:
+        raise Fail(
+            "unit 2 of layer 1 was kept at every position, yet W2[2] (or all of W1) got no "
+            "gradient: the gradient must reach layer 1 through the kept units"
         )
 
 
@@ -435,12 +500,12 @@ def test_lstm_lm_dropped_units_get_no_gradient(student, ref, rng):
 def test_lstm_lm_evaluation_needs_no_rescaling(student, ref, rng):
     """Inverted dropout: with no masks, p changes nothing; all-ones masks with p = 0 change
     nothing either."""
-    # reference and the 8 catalogue variants: exact (error 0); tolerance 1e-10
+    # reference and the catalogue variants: exact (error 0); tolerance 1e-10
     V, D, H, B, T = 6, 3, 4, 2, 5
     params = lm_params(ref, V, D, H, seed=431)
     ids = rng.integers(0, V, size=(B, T))
     base = ref.lstm_lm_forward(ids, params, 0.0, {})[0]
-    ones = {"x": np.ones((B, T, D)), "h": np.ones((B, T, H)), "y": np.ones((B, T, H))}
+    ones = {k: np.ones(shape) for k, shape in mask_shapes(B, T, D, H).items()}
     for p, masks, what in [
         (0.5, {}, "p = 0.5 and no masks"),
         (0.0, ones, "p = 0 and all-ones masks"),
@@ -450,13 +515,12 @@ def test_lstm_lm_evaluation_needs_no_rescaling(student, ref, rng):
 
 
 # Training on fixed data: a topic language (seed 7), 4 fixed batches of 16 sequences of 12 tokens,
-# V=20, D=8, H=16, 'zaremba' masks with p=0.3 drawn by the reference for every step (seed 500 +
-# step), Adam lr 2e-2, clip 1, 80 steps. Reference, mean of the last 5 losses / mean of the first
-# 3, over language/init seeds 7, 8, 9, 10, 11: 0.736, 0.716, 0.698, 0.650, 0.697 (from ~3.0 to
-# ~2.1 nats) -> threshold 0.85; a zero gradient gives 1.0. An equivalent re-implementation
-# (BPTT looping over the batch, a different operation order) tracks the reference curve to 2e-16
-# relative, all 8 catalogue variants to 2.1e-16; the tolerance is 1e-6. The reference takes
-# 0.09 s in-process.
+# V=20, D=8, H=16 (two layers), 'zaremba' masks with p=0.3 drawn by the reference for every step
+# (seed 500 + step), Adam lr 2e-2, clip 1, 80 steps. Reference, mean of the last 5 losses / mean of
+# the first 3, over language/init seeds 7, 8, 9, 10, 11: 0.789, 0.751, 0.735, 0.701, 0.756 (from
+# ~2.95 to ~2.2 nats) -> threshold 0.85; a zero gradient gives 1.0. Exact gradients in another
+# operation order (the catalogue's variants) track the reference curve to ~1e-15 relative; the
+# tolerance is 1e-6. The reference takes 0.17 s of CPU in-process (80 steps).
 TRAIN_STEPS, TRAIN_LR, TRAIN_RATIO, TRACK_TOL = 80, 2e-2, 0.85, 1e-6
 
 
@@ -474,7 +538,7 @@ def _train_problem(ref, seed=7):
     return ref.init_lm_params(20, 8, 16, seed=seed), batches
 
 
-@graded(cell="lm", kind="training", points=2.5, uses=("dropout", "rec"))
+@graded(cell="lm", kind="training", points=1.5, uses=("dropout", "rec"))
 def test_lstm_lm_training_loss_falls_and_tracks_reference(student, ref):
     params, batches = _train_problem(ref)
     losses, ref_losses = train_both(
@@ -502,14 +566,14 @@ def test_lstm_lm_training_loss_falls_and_tracks_reference(student, ref):
 @graded(
     cell="lm",
     kind="integrity",
-    points=1.5,
+    points=1,
     uses=("dropout", "rec"),
     requires=("lstm_lm_loss_gradcheck",),
 )
 def test_lstm_lm_backward_fast(student, ref):
-    # B=16, T=20, V=20, D=16, H=64 with variational masks: W alone has 20480 entries. Reference
-    # backward 2.0 ms (forward 2.2 ms) -> the 2 s floor; finite differences need > 4e4 forward
-    # passes (> 90 s).
+    # B=16, T=20, V=20, D=16, H=64, two layers, variational masks: W1 and W2 alone have 45056
+    # entries. Reference forward 3.8 ms, backward 5.2 ms (single-threaded BLAS) -> the 2 s
+    # floor; finite differences need > 9e4 forward passes (> 5 min).
     rng = np.random.default_rng(440)
     params = ref.init_lm_params(20, 16, 64, seed=440)
     inputs = dict(

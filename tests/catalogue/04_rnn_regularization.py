@@ -37,11 +37,12 @@ def lstm_dropout_backward(dhs, cache):
 # The whole language model's backward by finite differences through its forward (its gradients
 # are keyed like params, without the "d" of the template's backward).
 _LM_NUMERICAL = f"""    saved = {{k: v.copy() for k, v in params.items()}}
-    return logits, (emb_cache, drop_x, lstm_cache, drop_y, out_cache, (ids, saved, p, masks))
+    return logits, (emb_cache, drop_x1, lstm1, drop_x2, lstm2, drop_y, out_cache,
+                    (ids, saved, p, masks))
 
 
 def lstm_lm_backward(dlogits, cache):
-    ids, args, p, masks = cache[5]
+    ids, args, p, masks = cache[7]
 
     def objective():
         return np.sum(lstm_lm_forward(ids, args, p, masks)[0] * dlogits)
@@ -93,12 +94,28 @@ MUTANTS = [
         "lstm_lm_dropped_units_get_no_gradient",
     ),
     mutant(
-        # Zaremba's placement that also drops the recurrent connection
+        # Zaremba's placement that also drops the recurrent connections
         "masks_zaremba_also_drops_recurrent",
         "masks_code",
-        'return {"x": fresh(D), "y": fresh(H)}',
-        'return {"x": fresh(D), "h": fresh(H), "y": fresh(H)}',
+        'return {"x1": fresh(D), "x2": fresh(H), "y": fresh(H)}',
+        'return {"x1": fresh(D), "x2": fresh(H), "y": fresh(H), "h1": fresh(H), "h2": fresh(H)}',
         "masks_keys_and_shapes",
+    ),
+    mutant(
+        # the one-layer placement: no mask between the layers
+        "masks_zaremba_without_the_between_layer_mask",
+        "masks_code",
+        'return {"x1": fresh(D), "x2": fresh(H), "y": fresh(H)}',
+        'return {"x1": fresh(D), "y": fresh(H)}',
+        "masks_keys_and_shapes",
+    ),
+    mutant(
+        # the two layers' recurrent masks are one and the same draw
+        "masks_recurrent_layers_share_a_mask",
+        "masks_code",
+        'return {"h1": fresh(H), "h2": fresh(H)}',
+        'return {"h1": (h := fresh(H)), "h2": h.copy()}',
+        "masks_fresh_per_step_or_tied_over_time",
     ),
     mutant(
         # keeps a unit with probability p instead of 1 - p
@@ -112,8 +129,8 @@ MUTANTS = [
         # "variational" masks drawn afresh at every step (no tying over time)
         "masks_variational_not_tied_over_time",
         "masks_code",
-        'return {"x": tied(D), "h": tied(H), "y": tied(H)}',
-        'return {"x": fresh(D), "h": fresh(H), "y": fresh(H)}',
+        'return {"x1": tied(D), "x2": tied(H), "y": tied(H), "h1": tied(H), "h2": tied(H)}',
+        'return {"x1": fresh(D), "x2": fresh(H), "y": fresh(H), "h1": fresh(H), "h2": fresh(H)}',
         "masks_fresh_per_step_or_tied_over_time",
     ),
     mutant(
@@ -148,7 +165,8 @@ MUTANTS = [
         "lstm_dropout_backward_gradcheck[dW]",
         "lstm_dropout_backward_gradcheck[db]",
         "lstm_dropout_mask_blocks_the_recurrent_path",
-        "lstm_lm_loss_gradcheck[recurrent-W]",
+        "lstm_lm_loss_gradcheck[recurrent-W1]",
+        "lstm_lm_loss_gradcheck[recurrent-W2]",
     ),
     mutant(
         # bias gradient overwritten at every step instead of summed over time
@@ -157,7 +175,7 @@ MUTANTS = [
         'db = db + g["db"]',
         'db = g["db"]',
         *["lstm_dropout_backward_gradcheck[db]", "lstm_dropout_backward_fast"]
-        + [f"lstm_lm_loss_gradcheck[{mode}-b]" for mode in MODES],
+        + [f"lstm_lm_loss_gradcheck[{mode}-b{layer}]" for mode in MODES for layer in (1, 2)],
     ),
     mutant(
         # weight gradient overwritten at every step instead of summed over time
@@ -167,8 +185,9 @@ MUTANTS = [
         'dW = g["dW"]',
         "lstm_dropout_backward_gradcheck[dW]",
         "lstm_dropout_backward_fast",  # requires lstm_dropout_backward_gradcheck
-        "lstm_lm_loss_gradcheck[none-W]",
-        "lstm_lm_loss_gradcheck[variational-W]",
+        "lstm_lm_loss_gradcheck[none-W1]",
+        "lstm_lm_loss_gradcheck[none-W2]",
+        "lstm_lm_loss_gradcheck[variational-W2]",
         "lstm_lm_training_loss_falls_and_tracks_reference",
     ),
     _numerical(
@@ -183,8 +202,9 @@ MUTANTS = [
         # (p > 0, masks = {}) is then scaled by 1 / (1 - p)
         "lm_scales_inputs_without_a_mask",
         "lm_code",
-        '    if "x" in masks:\n        x, drop_x = dropout_forward(x, p, masks["x"])',
-        '    if True:\n        x, drop_x = dropout_forward(x, p, masks.get("x", np.ones_like(x)))',
+        '    if "x1" in masks:\n        x, drop_x1 = dropout_forward(x, p, masks["x1"])',
+        "    if True:\n"
+        '        x, drop_x1 = dropout_forward(x, p, masks.get("x1", np.ones_like(x)))',
         "lstm_lm_forward_matches_reference",
         "lstm_lm_evaluation_needs_no_rescaling",
     ),
@@ -192,19 +212,65 @@ MUTANTS = [
         # no backward through the output mask
         "lm_backward_skips_the_output_mask",
         "lm_code",
-        '        dhs = dropout_backward(dhs, drop_y)["dx"]',
+        '        dh2 = dropout_backward(dh2, drop_y)["dx"]',
         "        pass",
-        "lstm_lm_loss_gradcheck[zaremba-W]",
+        "lstm_lm_loss_gradcheck[zaremba-W2]",
         "lstm_lm_loss_gradcheck[zaremba-E]",
-        "lstm_lm_loss_gradcheck[variational-b]",
+        "lstm_lm_loss_gradcheck[variational-b2]",
         "lstm_lm_training_loss_falls_and_tracks_reference",
         "lstm_lm_backward_fast",  # requires lstm_lm_loss_gradcheck
+    ),
+    mutant(
+        # the bug this assignment's second layer is about: no backward through the mask
+        # between the layers (layer 1 gets gradient from units layer 2 never saw)
+        "lm_backward_skips_the_between_layer_mask",
+        "lm_code",
+        '        dh1 = dropout_backward(dh1, drop_x2)["dx"]',
+        "        pass",
+        "lstm_lm_loss_gradcheck[zaremba-E]",
+        "lstm_lm_loss_gradcheck[zaremba-W1]",
+        "lstm_lm_loss_gradcheck[zaremba-b1]",
+        "lstm_lm_loss_gradcheck[variational-W1]",
+        "lstm_lm_between_layer_mask",
+        "lstm_lm_training_loss_falls_and_tracks_reference",
+        "lstm_lm_backward_fast",  # requires lstm_lm_loss_gradcheck
+    ),
+    mutant(
+        # the between-layer dropout is computed, but layer 2 reads the undropped h1 (the
+        # backward still goes through the mask, so it no longer matches its own forward)
+        "lm_layer2_reads_the_undropped_layer1",
+        "lm_code",
+        '        h1, drop_x2 = dropout_forward(h1, p, masks["x2"])',
+        '        _, drop_x2 = dropout_forward(h1, p, masks["x2"])',
+        "lstm_lm_forward_matches_reference",
+        "lstm_lm_loss_value",
+        "lstm_lm_loss_gradcheck[zaremba-W1]",
+        "lstm_lm_loss_gradcheck[variational-W1]",
+        "lstm_lm_between_layer_mask",
+    ),
+    mutant(
+        # layer 1's backward is fed layer 2's upstream (dh2) instead of what layer 2 sends down
+        "lm_layer1_gets_layer2s_upstream",
+        "lm_code",
+        '    dh1 = g2["dx"]',
+        "    dh1 = dh2",
+        *[f"lstm_lm_loss_gradcheck[{mode}-{k}]" for mode in MODES for k in ("E", "W1", "b1")]
+        + ["lstm_lm_training_loss_falls_and_tracks_reference", "lstm_lm_backward_fast"],
+    ),
+    mutant(
+        # layer 2 uses layer 1's recurrent mask (a copy-paste slip)
+        "lm_layer2_uses_layer1s_recurrent_mask",
+        "lm_code",
+        """masks.get("h2"))""",
+        """masks.get("h1"))""",
+        "lstm_lm_forward_matches_reference",
+        "lstm_lm_loss_value",
     ),
     mutant(
         # no backward through the input mask
         "lm_backward_skips_the_input_mask",
         "lm_code",
-        '        dx = dropout_backward(dx, drop_x)["dx"]',
+        '        dx = dropout_backward(dx, drop_x1)["dx"]',
         "        pass",
         "lstm_lm_loss_gradcheck[zaremba-E]",
         "lstm_lm_loss_gradcheck[variational-E]",
@@ -225,10 +291,10 @@ MUTANTS = [
         # several times keeps only the gradient of its last occurrence
         "lm_embedding_gradient_overwrites_repeated_tokens",
         "lm_code",
-        '    dE = embedding_backward(dx, emb_cache)["dE"]                        # (V, D)',
+        '    dE = embedding_backward(dx, emb_cache)["dE"]',
         """    ids, E_shape = emb_cache
     dE = np.zeros(E_shape)
-    dE[ids] = dx                                                        # (V, D)""",
+    dE[ids] = dx""",
         "lstm_lm_loss_gradcheck[none-E]",
         "lstm_lm_loss_gradcheck[zaremba-E]",
         "lstm_lm_loss_gradcheck[recurrent-E]",
@@ -249,13 +315,12 @@ MUTANTS = [
     _numerical(
         "lm_backward_numerical",
         "lm_code",
-        "    return logits, (emb_cache, drop_x, lstm_cache, drop_y, out_cache)\n\n\n"
+        "    return logits, (emb_cache, drop_x1, lstm1, drop_x2, lstm2, drop_y, out_cache)\n\n\n"
         "def lstm_lm_backward(dlogits, cache):",
         _LM_NUMERICAL,
         "lstm_lm_backward_fast",
     ),
 ]
-
 
 # Correct but slow implementations: they must still score full marks (the integrity budgets
 # catch finite differences, not honest Python loops).
@@ -346,7 +411,9 @@ def lstm_dropout_backward(dhs, cache):
     return {"dx": dx, "dh0": dh, "dc0": dc, "dW": dW, "db": db}'''
 
 # The end of lstm_lm_forward and the start of lstm_lm_backward (its docstring, its cache).
-_LM_CACHE_SPAN = '''    return logits, (emb_cache, drop_x, lstm_cache, drop_y, out_cache)
+_LM_CACHE_SPAN = (
+    "    return logits, (emb_cache, drop_x1, lstm1, drop_x2, lstm2, drop_y, out_cache)"
+    + '''
 
 
 def lstm_lm_backward(dlogits, cache):
@@ -355,9 +422,49 @@ def lstm_lm_backward(dlogits, cache):
     Inputs:
       dlogits: (B, T, V)  upstream gradient of the logits
       cache:              from lstm_lm_forward
-    Returns grads, a dict keyed like params: E (V, D), W (D + H, 4H), b (4H,), Wy (H, V), by (V,)
+    Returns grads, a dict keyed like params: E (V, D), W1 (D + H, 4H), b1 (4H,), W2 (2H, 4H),
+    b2 (4H,), Wy (H, V), by (V,)
     """
-    emb_cache, drop_x, lstm_cache, drop_y, out_cache = cache'''
+    emb_cache, drop_x1, lstm1, drop_x2, lstm2, drop_y, out_cache = cache'''
+)
+
+# From lstm_lm_forward's body to the end of lstm_lm_backward.
+_LM_SPAN = (
+    """    B, T = ids.shape
+    H = params["Wy"].shape[0]
+    zeros = np.zeros((B, H))
+    x, emb_cache = embedding_forward(ids, params["E"])                  # (B, T, D)
+    drop_x1 = drop_x2 = drop_y = None
+    if "x1" in masks:
+        x, drop_x1 = dropout_forward(x, p, masks["x1"])                  # input -> layer 1
+    h1, lstm1 = lstm_dropout_forward(x, zeros, zeros, params["W1"], params["b1"], p,
+                                     masks.get("h1"))                    # (B, T, H)
+    if "x2" in masks:
+        h1, drop_x2 = dropout_forward(h1, p, masks["x2"])                # layer 1 -> layer 2
+    h2, lstm2 = lstm_dropout_forward(h1, zeros, zeros, params["W2"], params["b2"], p,
+                                     masks.get("h2"))                    # (B, T, H)
+    if "y" in masks:
+        h2, drop_y = dropout_forward(h2, p, masks["y"])                  # layer 2 -> softmax
+    logits, out_cache = affine_forward(h2, params["Wy"], params["by"])   # (B, T, V)
+"""
+    + _LM_CACHE_SPAN
+    + """
+    g_out = affine_backward(dlogits, out_cache)
+    dh2 = g_out["dx"]                                                    # (B, T, H)
+    if drop_y is not None:
+        dh2 = dropout_backward(dh2, drop_y)["dx"]
+    g2 = lstm_dropout_backward(dh2, lstm2)
+    dh1 = g2["dx"]                                                       # (B, T, H)
+    if drop_x2 is not None:
+        dh1 = dropout_backward(dh1, drop_x2)["dx"]
+    g1 = lstm_dropout_backward(dh1, lstm1)
+    dx = g1["dx"]                                                        # (B, T, D)
+    if drop_x1 is not None:
+        dx = dropout_backward(dx, drop_x1)["dx"]
+    dE = embedding_backward(dx, emb_cache)["dE"]                         # (V, D)
+    return {"E": dE, "W1": g1["dW"], "b1": g1["db"], "W2": g2["dW"], "b2": g2["db"],
+            "Wy": g_out["dW"], "by": g_out["db"]}"""
+)
 
 # The body of make_dropout_masks.
 _MASKS_BODY = """    rng = np.random.default_rng(seed)
@@ -372,27 +479,28 @@ _MASKS_BODY = """    rng = np.random.default_rng(seed)
     if mode == "none":
         return {}
     if mode == "zaremba":
-        return {"x": fresh(D), "y": fresh(H)}
+        return {"x1": fresh(D), "x2": fresh(H), "y": fresh(H)}
     if mode == "recurrent":
-        return {"h": fresh(H)}
+        return {"h1": fresh(H), "h2": fresh(H)}
     if mode == "variational":
-        return {"x": tied(D), "h": tied(H), "y": tied(H)}
+        return {"x1": tied(D), "x2": tied(H), "y": tied(H), "h1": tied(H), "h2": tied(H)}
     raise ValueError(f"unknown dropout mode {mode!r}")"""
 
 VARIANTS += [
     variant(
-        # another legal order of draws (the notebook: "the order in which you draw does not
-        # matter"): the output mask first, one (B, n) draw per time step
+        # another legal order of draws (the notebook: "the order in which you draw is yours to
+        # choose"): the output mask first, layer 2 before layer 1, one (B, n) draw per step
         "masks_drawn_step_by_step_in_another_order",
         "masks_code",
         _MASKS_BODY,
         """    rng = np.random.default_rng(seed)
-    keys = {"none": "", "zaremba": "yx", "recurrent": "h", "variational": "yhx"}
+    keys = {"none": [], "zaremba": ["y", "x2", "x1"], "recurrent": ["h2", "h1"],
+            "variational": ["y", "h2", "x2", "h1", "x1"]}
     if mode not in keys:
         raise ValueError(f"unknown dropout mode {mode!r}")
     masks = {}
     for k in keys[mode]:
-        n = D if k == "x" else H
+        n = D if k == "x1" else H
         if mode == "variational":
             keep = rng.random((B, n)) >= p                                  # (B, n)
             masks[k] = np.repeat(keep[:, None, :], T, axis=1).astype(np.float64)
@@ -407,11 +515,11 @@ VARIANTS += [
         "masks_code",
         _MASKS_BODY,
         """    rng = np.random.default_rng(seed)
-    placements = {"none": [], "zaremba": ["x", "y"], "recurrent": ["h"],
-                  "variational": ["x", "h", "y"]}
+    placements = {"none": [], "zaremba": ["x1", "x2", "y"], "recurrent": ["h1", "h2"],
+                  "variational": ["x1", "h1", "x2", "h2", "y"]}
     if mode not in placements:
         raise ValueError(f"unknown dropout mode {mode!r}")
-    sizes = {"x": D, "h": H, "y": H}
+    sizes = {"x1": D, "x2": H, "y": H, "h1": H, "h2": H}
     masks = {k: np.zeros((B, T, sizes[k])) for k in placements[mode]}
     for i in range(B):
         for k, m in masks.items():
@@ -475,23 +583,71 @@ def lstm_dropout_backward(dhs, cache):
         "lm_code",
         _LM_CACHE_SPAN,
         _LM_CACHE_SPAN.replace(
-            "    return logits, (emb_cache, drop_x, lstm_cache, drop_y, out_cache)",
+            "    return logits, (emb_cache, drop_x1, lstm1, drop_x2, lstm2, drop_y, out_cache)",
             '    return logits, {"ids": ids, "params": params, "p": p, "masks": masks}',
         ).replace(
-            "    emb_cache, drop_x, lstm_cache, drop_y, out_cache = cache",
+            "    emb_cache, drop_x1, lstm1, drop_x2, lstm2, drop_y, out_cache = cache",
             """    ids, params, p, masks = cache["ids"], cache["params"], cache["p"], cache["masks"]
     B, T = ids.shape
     x, emb_cache = embedding_forward(ids, params["E"])
-    drop_x = drop_y = None
-    if "x" in masks:
-        x, drop_x = dropout_forward(x, p, masks["x"])
+    drop_x1 = drop_x2 = drop_y = None
+    if "x1" in masks:
+        x, drop_x1 = dropout_forward(x, p, masks["x1"])
     h0 = np.zeros((B, params["Wy"].shape[0]))
-    hs, lstm_cache = lstm_dropout_forward(x, h0, h0, params["W"], params["b"], p,
-                                          masks.get("h"))
+    h1, lstm1 = lstm_dropout_forward(x, h0, h0, params["W1"], params["b1"], p, masks.get("h1"))
+    if "x2" in masks:
+        h1, drop_x2 = dropout_forward(h1, p, masks["x2"])
+    h2, lstm2 = lstm_dropout_forward(h1, h0, h0, params["W2"], params["b2"], p, masks.get("h2"))
     if "y" in masks:
-        hs, drop_y = dropout_forward(hs, p, masks["y"])
-    out_cache = affine_forward(hs, params["Wy"], params["by"])[1]""",
+        h2, drop_y = dropout_forward(h2, p, masks["y"])
+    out_cache = affine_forward(h2, params["Wy"], params["by"])[1]""",
         ),
+    ),
+    variant(
+        # the layers as a stack: one loop over [(W1, b1), (W2, b2)] in the forward and the
+        # reverse loop in the backward, with a scale of ones where a mask is missing, and
+        # dropout written inline
+        "lm_layers_in_a_loop",
+        "lm_code",
+        _LM_SPAN,
+        '''    B, T = ids.shape
+    H = params["Wy"].shape[0]
+
+    def scale(key, shape):
+        return masks[key] / (1.0 - p) if key in masks else np.ones(shape)
+
+    emb = params["E"][ids]                                              # (B, T, D)
+    inp = emb
+    layers = []
+    for layer in (1, 2):
+        s_in = scale(f"x{layer}", inp.shape)                            # (B, T, n_in)
+        h0 = np.zeros((B, H))
+        hs, c = lstm_dropout_forward(inp * s_in, h0, h0, params[f"W{layer}"],
+                                     params[f"b{layer}"], p, masks.get(f"h{layer}"))
+        layers.append((s_in, c))
+        inp = hs                                                        # (B, T, H)
+    s_out = scale("y", inp.shape)
+    top = inp * s_out                                                   # (B, T, H)
+    logits = top @ params["Wy"] + params["by"]                          # (B, T, V)
+    return logits, {"ids": ids, "V": params["E"].shape[0], "layers": layers, "s_out": s_out,
+                    "top": top, "Wy": params["Wy"]}
+
+
+def lstm_lm_backward(dlogits, cache):
+    """Backward of lstm_lm_forward: gradients keyed like params."""
+    B, T, V = dlogits.shape
+    grads = {"Wy": np.einsum("bth,btv->hv", cache["top"], dlogits),
+             "by": dlogits.sum(axis=(0, 1))}
+    d = (dlogits @ cache["Wy"].T) * cache["s_out"]                      # (B, T, H)
+    for layer in (2, 1):
+        s_in, c = cache["layers"][layer - 1]
+        g = lstm_dropout_backward(d, c)
+        grads[f"W{layer}"], grads[f"b{layer}"] = g["dW"], g["db"]
+        d = g["dx"] * s_in
+    dE = np.zeros((cache["V"], d.shape[2]))
+    np.add.at(dE, cache["ids"], d)                                      # (V, D)
+    grads["E"] = dE
+    return grads''',
     ),
     variant(
         # the cross-entropy written out with a max-shifted logsumexp over the flattened
