@@ -316,6 +316,7 @@ MUTANTS += [
         "log_Ci = np.log(N[i] * D)",
         *_FRONTIER_CASES,
         "compute_frontier_interpolates_in_log_log",
+        "compute_frontier_does_not_extrapolate",
         "compute_frontier_is_an_envelope",
     ),
     mutant(
