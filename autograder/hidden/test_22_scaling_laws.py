@@ -1,11 +1,11 @@
 """Hidden tests for 22_scaling_laws (Kaplan et al., Scaling Laws for Neural Language Models).
 
-Grade cells and points: mlp 8, mlp_loss 5, train_student 4, powerlaw_fit_loss 7, fit_powerlaw 4
-(28 in all). Gradient checks compare the student's gradients with numerical differentiation of the
-student's own forward (or loss), at the engine's default tolerances (1e-7 per layer, 1e-6 for the
-whole model), so a wrong forward is charged to the forward tests alone. Every threshold below was
-measured on the reference (the source notebook's own code) and on the catalogue's correct
-variants; the numbers are written beside it.
+Grade cells and points: mlp 8, mlp_loss 5, train_student 4, powerlaw_fit_loss 7, fit_powerlaw 4,
+compute_frontier 4 (32 in all). Gradient checks compare the student's gradients with numerical
+differentiation of the student's own forward (or loss), at the engine's default tolerances (1e-7
+per layer, 1e-6 for the whole model), so a wrong forward is charged to the forward tests alone.
+Every threshold below was measured on the reference (the source notebook's own code) and on the
+catalogue's correct variants; the numbers are written beside it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from autograder.testing import expect_backward_fast
 from autograder.testing import expect_close
 from autograder.testing import expect_curve_tracks
 from autograder.testing import expect_gradient
+from autograder.testing import expect_inputs_unchanged
 from autograder.testing import expect_loss_decreases
 from autograder.testing import expect_matches_numerical
 from autograder.testing import expect_params
@@ -442,3 +443,150 @@ def test_fit_powerlaw_reaches_the_minimum(student, ref, rng):
                 f"on {what} your fit stops at a fit loss {got / best:.2f} x the minimum "
                 "the recipe reaches; is the optimiser stepping downhill on the gradient?"
             )
+
+
+# ------------------------------------------------------------------------- compute_frontier (4)
+def _frontier(student, N, D, L, C):
+    """The student's compute_frontier(N, D, L, C) as two float (Q,) arrays (inf and nan kept)."""
+    out = expect_tuple(
+        student.call("compute_frontier", N, D, L, C), "compute_frontier", 2, "L_opt, N_opt"
+    )
+    arrays = []
+    for value, what in zip(out, ("L_opt", "N_opt")):
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "iuf":
+            raise Fail(f"{what} returned by compute_frontier should be a float NumPy array")
+        if value.shape != C.shape:
+            raise Fail(f"{what} has shape {value.shape}, expected {C.shape} (one per budget)")
+        arrays.append(value.astype(np.float64))
+    return arrays
+
+
+def _expect_frontier(what, got, expected):
+    """Compare (L_opt, N_opt) with the reference's: the same budgets without a frontier (inf, nan),
+    the same N_opt elsewhere, and L_opt within 1e-10 (relative, per budget)."""
+    (L_st, N_st), (L_ref, N_ref) = got, expected
+    none_ref = np.isinf(L_ref)
+    none_st = ~np.isfinite(L_st) | np.isnan(N_st)
+    if np.any(none_st != none_ref):
+        q = int(np.argmax(none_st != none_ref))
+        raise Fail(
+            f"{what}: at budget index {q} your compute_frontier "
+            + (
+                "returns no frontier where some model's range of runs covers the budget"
+                if none_st[q]
+                else "returns a frontier where no model's range of runs covers the budget "
+                "(L_opt should be inf and N_opt nan there: do not extrapolate a model)"
+            )
+        )
+    if not (np.all(np.isposinf(L_st[none_ref])) and np.all(np.isnan(N_st[none_ref]))):
+        raise Fail(f"{what}: where no curve exists L_opt should be inf and N_opt nan")
+    ok = ~none_ref
+    if np.any(N_st[ok] != N_ref[ok]):
+        q = int(np.flatnonzero(ok)[np.argmax(N_st[ok] != N_ref[ok])])
+        raise Fail(
+            f"{what}: N_opt at budget index {q} is {N_st[q]:g}, not the N of the model whose "
+            "curve is lowest there"
+        )
+    err = np.abs(L_st[ok] - L_ref[ok]) / np.abs(L_ref[ok])
+    # The catalogue's variants (loops with a hand-written interpolation; np.interp with left/right
+    # = inf and argmin) against the reference, 200 seeds of each case: the same inf/nan budgets,
+    # the same N_opt, L_opt within 1.1e-15 (relative).
+    if err.size and err.max() > 1e-10:
+        q = int(np.flatnonzero(ok)[np.argmax(err)])
+        raise Fail(
+            f"{what}: L_opt at budget index {q} differs from the expected frontier by a relative "
+            f"error of {err.max():.2e} (tolerance 1e-10)"
+        )
+
+
+def _random_grid(rng, M, K, Q, shuffle=False):
+    N = np.sort(np.exp(rng.uniform(np.log(5.0), np.log(5000.0), M)))
+    if shuffle:
+        N = rng.permutation(N)
+    D = np.sort(np.exp(rng.uniform(np.log(100.0), np.log(1e5), K)))
+    L = np.exp(rng.standard_normal((M, K)) - 2.0)
+    lo, hi = np.log(6.0 * N.min() * D[0]), np.log(6.0 * N.max() * D[-1])
+    C = np.exp(rng.uniform(lo - 1.0, hi + 1.0, Q))  # some budgets outside every model's range
+    return N, D, L, C
+
+
+FRONTIER_CASES = {
+    "grid_4x4": (4, 4, 40, False),
+    "unsorted_5x3": (5, 3, 40, True),
+    "one_model_two_runs": (1, 2, 15, False),
+}
+
+
+@graded(cell="compute_frontier", kind="forward", points=0.5)
+@pytest.mark.parametrize("case", list(FRONTIER_CASES))
+def test_compute_frontier_matches_reference(student, ref, rng, case):
+    M, K, Q, shuffle = FRONTIER_CASES[case]
+    N, D, L, C = _random_grid(rng, M, K, Q, shuffle)
+    got = _frontier(student, N, D, L, C)
+    expect_inputs_unchanged(student, "compute_frontier")
+    _expect_frontier(f"{M} model(s) x {K} runs", got, ref.compute_frontier(N, D, L, C))
+
+
+@graded(cell="compute_frontier", kind="forward", points=1.0)
+def test_compute_frontier_interpolates_in_log_log(student, ref, rng):
+    # One model, two runs at C = 6 N D = 600 and 60 000: between them the curve is a straight
+    # line on log-log axes, log L = (1 - f) log L0 + f log L1 at log C = (1 - f) log C0 + f log C1.
+    N, D = np.array([10.0]), np.array([10.0, 1000.0])
+    L = np.array([[0.8, 0.05]])
+    f = np.sort(rng.uniform(0.02, 0.98, 6))
+    C = np.exp((1 - f) * np.log(600.0) + f * np.log(60000.0))
+    L_st, N_st = _frontier(student, N, D, L, C)
+    want = np.exp((1 - f) * np.log(0.8) + f * np.log(0.05))
+    if not (np.all(np.isfinite(L_st)) and np.all(N_st == 10.0)):
+        raise Fail(
+            "with one model whose runs cost 600 and 60 000 FLOPs (C = 6 N D), every budget in "
+            "between should be on its curve, with N_opt = 10"
+        )
+    err = np.max(np.abs(L_st - want) / want)
+    # Reference and the catalogue's variants, 50 seeds: at most 1.4e-15.
+    if err > 1e-10:
+        raise Fail(
+            f"between two runs your curve differs from a straight line on log-log axes (log L "
+            f"linear in log C) by a relative error of {err:.2e}: interpolate log L against log C"
+        )
+
+
+@graded(cell="compute_frontier", kind="property", points=0.5)
+def test_compute_frontier_does_not_extrapolate(student, ref):
+    # Model 10 covers 60 ... 600 FLOPs, model 1000 covers 6e3 ... 6e4: nothing in between.
+    N, D = np.array([10.0, 1000.0]), np.array([1.0, 10.0])
+    L = np.array([[1.0, 0.5], [0.2, 0.1]])
+    C = np.array([30.0, 1000.0, 3000.0, 1e5, 1e6])
+    L_st, N_st = _frontier(student, N, D, L, C)
+    bad = ~(np.isposinf(L_st) & np.isnan(N_st))
+    if bad.any():
+        raise Fail(
+            f"at the budget {C[int(np.argmax(bad))]:g} FLOPs no model has runs on both sides "
+            "(the runs cost 60 ... 600 and 6e3 ... 6e4), so L_opt should be inf and N_opt nan; "
+            "a model's curve must not be extended beyond its cheapest and costliest runs"
+        )
+
+
+@graded(cell="compute_frontier", kind="property", points=1.0)
+def test_compute_frontier_is_an_envelope(student, ref, rng):
+    N, D, L, _ = _random_grid(rng, 4, 4, 1)
+    # Budgets at the inner runs' own compute (inside each model's range whatever the rounding).
+    C = (6.0 * N[:, None] * D[None, 1:3]).ravel()
+    L_st, N_st = _frontier(student, N, D, L, C)
+    if not np.all(np.isin(N_st, N)):
+        raise Fail("every N_opt should be one of the models' N (the model with the lowest curve)")
+    # Reference and variants, 200 seeds: L_opt / the run's own loss <= 1 exactly (largest ratio
+    # 1.0); permuting the models: L_opt identical, N_opt identical.
+    if np.any(L_st > L[:, 1:3].ravel() * (1 + 1e-9)):
+        raise Fail(
+            "the frontier lies above a run at that run's own compute 6 N D; it should be the "
+            "lowest of the models' curves"
+        )
+    # Listing the models in another order changes nothing.
+    order = rng.permutation(4)
+    L_perm, N_perm = _frontier(student, N[order], D, L[order], C)
+    if np.any(np.abs(L_perm - L_st) > 1e-12 * L_st) or np.any(N_perm != N_st):
+        raise Fail(
+            "the frontier changed when the models (N and the rows of L) were listed in another "
+            "order; it should depend only on the runs"
+        )

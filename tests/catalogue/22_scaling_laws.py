@@ -93,6 +93,26 @@ _FIT_POWERLAW_BODY = """    N = np.asarray(N, dtype=np.float64)
         opt.step(params, {"theta": dtheta})
     return params["theta"], losses"""
 
+_FRONTIER_BODY = """    N = np.asarray(N, dtype=np.float64)
+    D = np.asarray(D, dtype=np.float64)
+    L = np.asarray(L, dtype=np.float64)
+    log_C = np.log(np.asarray(C, dtype=np.float64))                # (Q,)
+    L_opt = np.full(log_C.shape, np.inf)                           # (Q,)
+    N_opt = np.full(log_C.shape, np.nan)                           # (Q,)
+    for i in np.argsort(N, kind="stable"):                         # smaller N first wins ties
+        log_Ci = np.log(6.0 * N[i] * D)                            # (K,) compute of its runs
+        curve = np.exp(np.interp(log_C, log_Ci, np.log(L[i])))     # (Q,)
+        exists = (log_C >= log_Ci[0]) & (log_C <= log_Ci[-1])      # (Q,) no extrapolation
+        better = exists & (curve < L_opt)
+        L_opt[better] = curve[better]
+        N_opt[better] = N[i]
+    return L_opt, N_opt"""
+
+_FRONTIER_CASES = [
+    f"compute_frontier_matches_reference[{case}]"
+    for case in ("grid_4x4", "unsorted_5x3", "one_model_two_runs")
+]
+
 _MLP_FORWARD_CASES = [
     f"mlp_forward_matches_reference[{case}]" for case in ("B5_D8_H16", "batch1", "D1_H1", "wide")
 ]
@@ -271,6 +291,46 @@ MUTANTS = [
 ]
 
 
+MUTANTS += [
+    # ---------------------------------------------------------------- compute_frontier
+    mutant(
+        "frontier_interpolates_linear_loss_against_linear_compute",
+        "compute_frontier_code",
+        "curve = np.exp(np.interp(log_C, log_Ci, np.log(L[i])))",
+        "curve = np.interp(np.exp(log_C), np.exp(log_Ci), L[i])",
+        *_FRONTIER_CASES,
+        "compute_frontier_interpolates_in_log_log",
+    ),
+    mutant(
+        "frontier_extends_curves_beyond_their_runs",
+        "compute_frontier_code",
+        "better = exists & (curve < L_opt)",
+        "better = curve < L_opt                # np.interp clamps: every curve everywhere",
+        *_FRONTIER_CASES,
+        "compute_frontier_does_not_extrapolate",
+    ),
+    mutant(
+        "frontier_compute_without_the_6",
+        "compute_frontier_code",
+        "log_Ci = np.log(6.0 * N[i] * D)",
+        "log_Ci = np.log(N[i] * D)",
+        *_FRONTIER_CASES,
+        "compute_frontier_interpolates_in_log_log",
+        "compute_frontier_does_not_extrapolate",
+        "compute_frontier_is_an_envelope",
+    ),
+    mutant(
+        "frontier_returns_the_model_index",
+        "compute_frontier_code",
+        "N_opt[better] = N[i]",
+        "N_opt[better] = i",
+        *_FRONTIER_CASES,
+        "compute_frontier_interpolates_in_log_log",
+        "compute_frontier_is_an_envelope",
+    ),
+]
+
+
 # Correct but slow implementations: they must still score full marks (the integrity budget
 # catches finite differences, not honest Python loops).
 VARIANTS = [
@@ -378,5 +438,46 @@ def mlp_backward(dpred, cache):
         adam.step(state, {"theta": grad})
         history.append(value)
     return state["theta"].copy(), history""",
+    ),
+]
+
+VARIANTS += [
+    variant(
+        "frontier_loops_with_a_hand_written_interpolation",
+        "compute_frontier_code",
+        _FRONTIER_BODY,
+        """    Q = len(C)
+    L_opt = np.full(Q, np.inf)
+    N_opt = np.full(Q, np.nan)
+    for q in range(Q):
+        x = np.log(C[q])
+        for i in sorted(range(len(N)), key=lambda m: N[m]):
+            xs = [np.log(6.0 * N[i] * d) for d in D]
+            if x < xs[0] or x > xs[-1]:
+                continue
+            j = 0
+            while j < len(xs) - 2 and x > xs[j + 1]:
+                j += 1
+            f = 0.0 if xs[j + 1] == xs[j] else (x - xs[j]) / (xs[j + 1] - xs[j])
+            value = np.exp((1 - f) * np.log(L[i][j]) + f * np.log(L[i][j + 1]))
+            if value < L_opt[q]:
+                L_opt[q], N_opt[q] = value, N[i]
+    return L_opt, N_opt""",
+    ),
+    variant(
+        "frontier_interp_with_infinite_ends_and_argmin",
+        "compute_frontier_code",
+        _FRONTIER_BODY,
+        """    N, D, L, C = (np.asarray(a, dtype=float) for a in (N, D, L, C))
+    order = np.argsort(N, kind="stable")
+    curves = np.array([
+        np.interp(np.log(C), np.log(6.0 * N[i] * D), np.log(L[i]), left=np.inf, right=np.inf)
+        for i in order
+    ])                                                             # (M, Q) log-losses
+    best = np.argmin(curves, axis=0)                               # first (smallest N) on ties
+    log_L_opt = curves[best, np.arange(len(C))]
+    L_opt = np.exp(log_L_opt)
+    N_opt = np.where(np.isinf(log_L_opt), np.nan, N[order][best])
+    return L_opt, N_opt""",
     ),
 ]
