@@ -65,8 +65,8 @@ def bar_images(
 
     Class 0 is a horizontal bar, class 1 a vertical one, class 2 a diagonal one (top left to bottom
     right); each is 2 pixels thick and ``size // 2 + 1`` or ``size // 2 + 2`` pixels long (random),
-    moved by a random whole number of pixels in [-max_shift, max_shift] along each axis, with a random
-    brightness in [0.6, 1.4] and Gaussian pixel noise of standard deviation ``noise``.
+    moved by a random whole number of pixels in [-max_shift, max_shift] along each axis, with a
+    random brightness in [0.6, 1.4] and Gaussian pixel noise of standard deviation ``noise``.
     Returns X: (3 * n_per_class, 1, size, size) float64 (one channel, batch-first) and
     y: (3 * n_per_class,) int64, shuffled.
     """
