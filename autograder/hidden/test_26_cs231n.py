@@ -1,15 +1,15 @@
 """Hidden tests for 26_cs231n (the CS231n toolbox).
 
 Grade cells and points: gradcheck 5, affine 3, relu 2, svm_loss 3, softmax_loss 3, two_layer 6,
-optim 5, conv 5 (32 in all). A backward (or a loss's dscores) is judged against centred
-differences of the student's OWN forward (tolerance 1e-7; 1e-6 for the whole model), so a forward
-bug is charged to the forward tests only. The numbers beside each test are the reference's worst
-norm-wise relative error on that test's inputs over 10 random upstreams (seeds 0..9), measured
-with s30kit's check_layer / check_loss on the reference. Timings in the integrity comments were
-measured in-process with one BLAS thread on the 2-core development machine (shared with other
-jobs). Every timing/integrity test requires the correctness tests of the function it checks (a
-fast but wrong or NaN result earns nothing); a test that calls functions graded in other cells
-names them in ``uses``.
+optim 5, conv 5, knn 3, max_pool 4 (39 in all). A backward (or a loss's dscores) is judged against
+centred differences of the student's OWN forward (tolerance 1e-7; 1e-6 for the whole model), so a
+forward bug is charged to the forward tests only. The numbers beside each test are the reference's
+worst norm-wise relative error on that test's inputs over 10 random upstreams (seeds 0..9),
+measured with s30kit's check_layer / check_loss on the reference. Timings in the integrity comments
+were measured in-process with one BLAS thread on the 2-core development machine (shared with other
+jobs). Every timing/integrity test requires the correctness tests of the function it checks (a fast
+but wrong or NaN result earns nothing); a test that calls functions graded in other cells names
+them in ``uses``.
 """
 
 from __future__ import annotations
@@ -430,7 +430,7 @@ def test_softmax_loss_uniform_scores_give_ln_C(student, ref, rng):
     expected = np.full((N, C), 1.0 / C)
     expected[np.arange(N), y] -= 1.0
     expect_close(
-        "dscores with equal scores (it should be (1/C - onehot) / N)", dscores, expected / N, 1e-12
+        "dscores with equal scores, against the reference's dscores,", dscores, expected / N, 1e-12
     )
 
 
@@ -763,3 +763,150 @@ def test_conv_delta_filter_shifts_the_image(student, ref, rng):
 def test_conv_naive_backward_fast(student, ref):
     inputs = _conv_inputs(2618, (10, 4, 16, 16), (8, 4, 3, 3))
     expect_backward_fast(student, ref, "conv_naive_forward", "conv_naive_backward", inputs)
+
+
+# -------------------------------------------------------------------------------- 9. kNN (3)
+def _knn_data(rng, M, N, D, scale=1.0):
+    """Generic test and training rows (no two rows equal, so no distance is 0)."""
+    return scale * rng.standard_normal((M, D)), scale * rng.standard_normal((N, D))
+
+
+# Reference against a double loop over the pairs (sqrt(sum((a - b)**2))) on these inputs:
+# at most 6e-17 (norm-wise); the one-loop variant within 1.2e-16 of the reference (tolerance
+# 1e-10).
+@graded(cell="knn", kind="forward", points=1.25)
+def test_knn_distances_matches_reference(student, ref, rng):
+    for M, N, D, scale in [(5, 7, 3, 1.0), (1, 1, 4, 1.0), (20, 30, 100, 1.0), (6, 4, 10, 50.0)]:
+        X_test, X_train = _knn_data(rng, M, N, D, scale)
+        got = student.call("knn_distances", X_test, X_train)
+        what = f"knn_distances for X_test ({M}, {D}) and X_train ({N}, {D})"
+        expect_close(what, got, ref.knn_distances(X_test, X_train), tol=1e-10)
+
+
+# Size: 500 test and 2000 training rows of 100 pixels (the notebook's images are 100 pixels).
+# The reference took 0.11 s under heavy load (load average 11 on 2 cores, so the budget is
+# max(2 s, 50 x reference)); a loop over the test rows with broadcasting (the one-loop VARIANT)
+# 0.40 s; a double loop over the 10^6 pairs (a MUTANT) about 14 s.
+@graded(cell="knn", kind="integrity", points=0.5, requires=("knn_distances_matches_reference",))
+def test_knn_distances_vectorised(student, ref):
+    X_test, X_train = _knn_data(np.random.default_rng(2619), 500, 2000, 100)
+    try:
+        expect_call_fast(student, ref, "knn_distances", (X_test, X_train))
+    except Fail as slow:
+        raise Fail(
+            f"knn_distances on 500 test and 2000 training rows of 100 pixels is too slow "
+            f"({str(slow).split(';')[0].removeprefix('knn_distances ')}; the budget is 50 times "
+            "the reference's time, at least 2 s): compute all the pairs at once, without a "
+            "Python loop over the pairs"
+        ) from None
+
+
+def _expect_votes(student, ref, dists, y_train, k, what):
+    got = student.call("knn_predict", dists, y_train, k)
+    got = expect_array(got, (dists.shape[0],), f"the labels returned by knn_predict ({what})")
+    expected = ref.knn_predict(dists, y_train, k)
+    wrong = np.flatnonzero(got != expected)
+    if wrong.size:
+        raise Fail(
+            f"knn_predict ({what}) returns the wrong label for {wrong.size} of "
+            f"{dists.shape[0]} test examples (first at row {int(wrong[0])}); compared with the "
+            "majority vote of the k nearest (smallest distances), ties between labels going to "
+            "the smallest label"
+        )
+
+
+# Continuous random distances: no two equal, so the k nearest are never ambiguous. Ties between
+# labels do occur (k even, or several labels with one vote each) and follow the docstring's rule.
+@graded(cell="knn", kind="forward", points=1.0)
+def test_knn_predict_matches_reference(student, ref, rng):
+    for M, N, C, k in [
+        (30, 40, 3, 1),
+        (30, 40, 3, 3),
+        (25, 50, 4, 4),
+        (20, 60, 5, 7),
+        (10, 9, 3, 9),
+    ]:
+        dists = rng.random((M, N))
+        y_train = rng.integers(0, C, size=N)
+        y_train[:C] = np.arange(C)  # every label present
+        _expect_votes(student, ref, dists, y_train, k, f"M={M}, N={N}, C={C}, k={k}")
+
+
+@graded(cell="knn", kind="property", points=0.25)
+def test_knn_predict_breaks_vote_ties_by_smallest_label(student, ref):
+    # Row 0: nearest labels 2, 1, 2 (k = 2: a tie, 1 wins; k = 3: 2). Row 1: nearest labels 2, 0,
+    # 1 (k = 2 and k = 3: ties, 0 wins).
+    y_train = np.array([2, 1, 0, 1, 2])
+    dists = np.array([[0.1, 0.2, 0.9, 0.8, 0.7], [0.9, 0.3, 0.2, 0.8, 0.1]])
+    for k, expected in [(2, [1, 0]), (3, [2, 0])]:
+        got = expect_array(student.call("knn_predict", dists, y_train, k), (2,), "the labels")
+        if list(got) != expected:
+            raise Fail(
+                f"knn_predict with k={k} on a hand-made example with tied votes returned "
+                f"{list(got)}, expected {expected}: when labels tie for the most votes, the "
+                "smallest label wins"
+            )
+
+
+# --------------------------------------------------------------------------- 10. max pooling (4)
+def _pool_input(seed, shape, gap=1e-3):
+    """Inputs without ties: distinct values, the two largest of every 2x2 window at least ``gap``
+    apart (a permutation of 0, 0.01, 0.02, ... plus noise below ``gap``)."""
+    rng = np.random.default_rng(seed)
+    size = int(np.prod(shape))
+    return rng.permutation(size).reshape(shape) * 0.01 + gap * 0.9 * rng.random(shape) - 1.0
+
+
+@graded(cell="max_pool", kind="forward", points=1.0)
+def test_max_pool_forward_matches_reference(student, ref, rng):
+    for shape in [(2, 3, 4, 6), (1, 1, 2, 2), (3, 2, 8, 4)]:
+        x = rng.standard_normal(shape)
+        _expect_outputs(student, ref, "max_pool_forward", ("out",), f"x of shape {shape}", 1e-12, x)
+
+
+# Reference: dx 1.0e-12..6.6e-12 against centred differences of its own forward on this input
+# and seeds 0..9 of the upstream (tolerance 1e-7); the loop variant the same.
+@graded(cell="max_pool", kind="gradcheck", points=1.25)
+def test_max_pool_backward_gradcheck(student, ref, memo):
+    x = _pool_input(2620, (2, 3, 4, 6))
+    _gradcheck(student, ref, memo, "max_pool", dict(x=x), "dx")
+
+
+@graded(
+    cell="max_pool",
+    kind="integrity",
+    points=0.75,
+    requires=("max_pool_forward_matches_reference", "max_pool_backward_gradcheck"),
+)
+def test_max_pool_backward_near_ties(student, ref, rng):
+    # In every window the runner-up is 1e-8 below the maximum (no exact ties). An analytic
+    # backward routes the gradient to the maximum; centred differences (step ~1e-5) straddle the
+    # near-tie and split it.
+    N, C, H, W = 2, 2, 4, 6
+    x = rng.standard_normal((N, C, H, W))
+    win = x.reshape(N, C, H // 2, 2, W // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(-1, 4)
+    for row in win:
+        i, j = rng.choice(4, size=2, replace=False)
+        row[i] = np.abs(row).max() + 1.0
+        row[j] = row[i] - 1e-8
+    x = win.reshape(N, C, H // 2, W // 2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(N, C, H, W)
+    dout = rng.standard_normal((N, C, H // 2, W // 2))
+    expect_backward_like_reference(
+        student,
+        ref,
+        "max_pool_forward",
+        "max_pool_backward",
+        dict(x=x),
+        [dout],
+        ["dx"],
+        "with the two largest entries of every window 1e-8 apart",
+    )
+
+
+# Size: x (16, 8, 32, 32) = 131 072 entries. The reference backward takes 0.4 ms (budget: the
+# 2 s floor); the loop VARIANT 23 ms; centred differences need 2 x 131 072 forward calls of
+# 2.3 ms (~10 min), all measured under a load average of 11 on 2 cores.
+@graded(cell="max_pool", kind="integrity", points=1.0, requires=("max_pool_backward_gradcheck",))
+def test_max_pool_backward_fast(student, ref):
+    x = _pool_input(2621, (16, 8, 32, 32))
+    expect_backward_fast(student, ref, "max_pool_forward", "max_pool_backward", dict(x=x))

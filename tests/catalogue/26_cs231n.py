@@ -390,6 +390,85 @@ MUTANTS = [
         v[k] += (1.0 - beta2) * grads[k] ** 2""",
         "adam_trajectory_matches_reference",
     ),
+    # ---- 9. kNN
+    mutant(
+        "knn_squared_distances",
+        "knn_code",
+        "    return np.sqrt(np.maximum(sq, 0.0))",
+        "    return np.maximum(sq, 0.0)",
+        "knn_distances_matches_reference",
+    ),
+    mutant(
+        "knn_cross_term_missing_factor_2",
+        "knn_code",
+        "sq_test + sq_train - 2.0 * X_test @ X_train.T",
+        "sq_test + sq_train - X_test @ X_train.T",
+        "knn_distances_matches_reference",
+    ),
+    mutant(
+        # Correct, but a Python loop over the 10^6 pairs of the timing test.
+        "knn_distances_double_loop",
+        "knn_code",
+        """    sq_test = np.sum(X_test**2, axis=1)[:, None]                   # (M, 1)""",
+        """    dists = np.zeros((X_test.shape[0], X_train.shape[0]))
+    for i in range(X_test.shape[0]):
+        for j in range(X_train.shape[0]):
+            dists[i, j] = np.sqrt(np.sum((X_test[i] - X_train[j]) ** 2))
+    return dists
+    sq_test = np.sum(X_test**2, axis=1)[:, None]                   # (M, 1)""",
+        "knn_distances_vectorised",
+    ),
+    mutant(
+        "knn_votes_of_the_farthest",
+        "knn_code",
+        "nearest = np.argsort(dists, axis=1)[:, :k]",
+        "nearest = np.argsort(-dists, axis=1)[:, :k]",
+        "knn_predict_matches_reference",
+        "knn_predict_breaks_vote_ties_by_smallest_label",
+    ),
+    mutant(
+        # Ties between labels go to the nearest neighbour's label (what Counter.most_common does).
+        "knn_tie_to_nearest_label",
+        "knn_code",
+        "    return counts.argmax(axis=1)",
+        """    best = counts.max(axis=1, keepdims=True)                       # (M, 1)
+    tied = counts[np.arange(M)[:, None], votes] == best            # (M, k)
+    return votes[np.arange(M), tied.argmax(axis=1)]""",
+        "knn_predict_matches_reference",
+        "knn_predict_breaks_vote_ties_by_smallest_label",
+    ),
+    # ---- 10. max pooling
+    mutant(
+        "max_pool_average_forward",
+        "max_pool_code",
+        "out = windows.max(axis=(3, 5))",
+        "out = windows.mean(axis=(3, 5))",
+        "max_pool_forward_matches_reference",
+        "max_pool_backward_gradcheck",
+    ),
+    mutant(
+        # Windows cut by a wrong reshape: each output takes the max over a strided 2x2 grid.
+        "max_pool_wrong_windows",
+        "max_pool_code",
+        "out = windows.max(axis=(3, 5))",
+        "out = x.reshape(N, C, 2, H // 2, 2, W // 2).max(axis=(2, 4))",
+        "max_pool_forward_matches_reference",
+    ),
+    mutant(
+        "max_pool_backward_spreads_over_window",
+        "max_pool_code",
+        "    dx = winner * dout[:, :, :, None, :, None]",
+        "    dx = 0.25 * dout[:, :, :, None, :, None] * np.ones_like(windows)",
+        "max_pool_backward_gradcheck",
+    ),
+    numerical_backward_mutant(
+        "max_pool_numerical_backward",
+        "max_pool_code",
+        "    x, out = cache\n",
+        """    args = {"x": x.copy()}""",
+        'np.sum(max_pool_forward(args["x"])[0] * dout)',
+        catches=["max_pool_backward_near_ties", "max_pool_backward_fast"],
+    ),
 ]
 
 
@@ -457,7 +536,7 @@ _RELU_HEAD1 = '''
 
 
 def relu_backward(dout, cache):
-    """Backward pass of relu_forward; no gradient flows where x <= 0.
+    """Backward pass of relu_forward (an input of exactly 0 counts as negative).
 
     Inputs:
         dout: upstream gradient, shaped like x.
@@ -589,6 +668,69 @@ _CONV_BODY1 = """    x, w, stride, pad = cache
     dx = dxp[:, :, pad:pad + H, pad:pad + W]                       # drop the padding
     db = dout.sum(axis=(0, 2, 3))                                  # (F,)
     return {"dx": dx, "dw": dw, "db": db}"""
+
+_KNN_BODY0 = """    sq_test = np.sum(X_test**2, axis=1)[:, None]                   # (M, 1)
+    sq_train = np.sum(X_train**2, axis=1)[None, :]                 # (1, N)
+    sq = sq_test + sq_train - 2.0 * X_test @ X_train.T             # (M, N)
+    return np.sqrt(np.maximum(sq, 0.0))                            # rounding can dip below 0"""
+
+_KNN_HEAD1 = '''
+
+
+def knn_predict(dists, y_train, k=1):
+    """Majority vote of the k nearest training examples of each test example.
+
+    Inputs:
+        dists: (M, N) distances, as returned by knn_distances.
+        y_train: (N,) int labels of the training examples, in [0, C).
+        k: int, the number of neighbours that vote (1 <= k <= N).
+    Returns:
+        y_pred: (M,) int, for each test example the label that occurs most often among its k
+            nearest training examples; when several labels tie for the most votes, the SMALLEST
+            of them. (The tests use distances without ties, so which k examples are the nearest
+            is never ambiguous.)
+    """
+'''
+
+_KNN_BODY1 = """    M = dists.shape[0]
+    nearest = np.argsort(dists, axis=1)[:, :k]                     # (M, k) indices
+    votes = y_train[nearest]                                       # (M, k) labels
+    counts = np.zeros((M, int(y_train.max()) + 1), dtype=np.int64)  # (M, C)
+    for j in range(k):
+        counts[np.arange(M), votes[:, j]] += 1
+    return counts.argmax(axis=1)                                   # first max: smallest label"""
+
+_POOL_BODY0 = """    N, C, H, W = x.shape
+    windows = x.reshape(N, C, H // 2, 2, W // 2, 2)                # (N, C, H/2, 2, W/2, 2)
+    out = windows.max(axis=(3, 5))                                 # (N, C, H/2, W/2)
+    cache = (x, out)
+    return out, cache"""
+
+_POOL_HEAD1 = '''
+
+
+def max_pool_backward(dout, cache):
+    """Backward pass of max_pool_forward.
+
+    Ties: where several entries of a window share its maximum, this implementation gives the
+    gradient to every one of them. (The tests draw inputs without ties, so any rule for ties
+    passes. In the network of the experiments ties happen only between zeros after a ReLU,
+    whose own backward passes nothing there.)
+
+    Inputs:
+        dout: (N, C, H // 2, W // 2) upstream gradient.
+        cache: from max_pool_forward.
+    Returns:
+        dict with 'dx': (N, C, H, W).
+    """
+'''
+
+_POOL_BODY1 = """    x, out = cache
+    N, C, H, W = x.shape
+    windows = x.reshape(N, C, H // 2, 2, W // 2, 2)                # (N, C, H/2, 2, W/2, 2)
+    winner = windows == out[:, :, :, None, :, None]                # (N, C, H/2, 2, W/2, 2)
+    dx = winner * dout[:, :, :, None, :, None]
+    return {"dx": dx.reshape(N, C, H, W)}"""
 
 # Correct implementations in other styles: they must score full marks (the integrity budgets catch
 # finite differences, not honest Python loops; forward checks allow any equivalent arithmetic; the
@@ -769,5 +911,45 @@ VARIANTS = [
             cols = slice(j, j + stride * Wo, stride)
             dxp[:, :, rows, cols] += np.einsum("nfhw,fc->nchw", dout, w[:, :, i, j])
     return {"dx": dxp[:, :, pad:pad + H, pad:pad + W], "dw": dw, "db": dout.sum(axis=(0, 2, 3))}""",
+    ),
+    # One loop over the test rows with broadcasting; the vote with np.unique per row.
+    variant(
+        "knn_one_loop_unique_votes",
+        "knn_code",
+        _KNN_BODY0 + _KNN_HEAD1 + _KNN_BODY1,
+        """    dists = np.empty((X_test.shape[0], X_train.shape[0]))
+    for i, row in enumerate(X_test):
+        dists[i] = np.sqrt(np.sum((X_train - row) ** 2, axis=1))   # (N,)
+    return dists"""
+        + _KNN_HEAD1
+        + """    y_pred = np.empty(dists.shape[0], dtype=np.int64)
+    for i, row in enumerate(dists):
+        labels, counts = np.unique(y_train[np.argsort(row)[:k]], return_counts=True)
+        y_pred[i] = labels[np.argmax(counts)]                      # labels sorted: smallest wins
+    return y_pred""",
+    ),
+    # Loops over the output positions; the gradient to the argmax of each window.
+    variant(
+        "max_pool_loops_argmax",
+        "max_pool_code",
+        _POOL_BODY0 + _POOL_HEAD1 + _POOL_BODY1,
+        """    N, C, H, W = x.shape
+    out = np.empty((N, C, H // 2, W // 2))
+    for i in range(H // 2):
+        for j in range(W // 2):
+            out[:, :, i, j] = x[:, :, 2 * i:2 * i + 2, 2 * j:2 * j + 2].max(axis=(2, 3))
+    return out, x"""
+        + _POOL_HEAD1
+        + """    x = cache
+    N, C, H, W = x.shape
+    dx = np.zeros_like(x)
+    for i in range(H // 2):
+        for j in range(W // 2):
+            win = x[:, :, 2 * i:2 * i + 2, 2 * j:2 * j + 2].reshape(N, C, 4)
+            a = win.argmax(axis=2)                                 # (N, C), first maximum
+            r, c = 2 * i + a // 2, 2 * j + a % 2
+            n_idx, c_idx = np.meshgrid(np.arange(N), np.arange(C), indexing="ij")
+            dx[n_idx, c_idx, r, c] += dout[:, :, i, j]
+    return {"dx": dx}""",
     ),
 ]
