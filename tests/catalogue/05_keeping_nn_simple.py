@@ -318,6 +318,118 @@ MUTANTS = [
         "prune_weights_matches_reference",
         "prune_weights_leaves_the_rest_and_its_input_alone",
     ),
+    # ---- iterative pruning: one round
+    mutant(
+        "prune_remaining_counts_all_weights",
+        "prune_remaining_code",
+        "k = int(round(fraction * remaining.size))",
+        "k = int(round(fraction * alive.size))",
+        "prune_remaining_matches_reference",
+        "prune_remaining_removes_the_lowest_of_the_remaining",
+        "prune_remaining_follows_the_schedule",
+        "prune_and_retrain_keeps_the_accuracy_at_high_sparsity",
+    ),
+    mutant(
+        # ranks every weight, the removed ones (mu = 0 after retraining) included: the k lowest
+        # are mostly weights that were already gone
+        "prune_remaining_ranks_the_removed_weights_too",
+        "prune_remaining_code",
+        'keep[remaining[np.argsort(scores[remaining], kind="stable")[:k]]] = False',
+        'keep[np.argsort(scores, kind="stable")[:k]] = False',
+        "prune_remaining_matches_reference",
+        "prune_remaining_removes_the_lowest_of_the_remaining",
+        "prune_remaining_follows_the_schedule",
+        "prune_and_retrain_keeps_the_accuracy_at_high_sparsity",
+    ),
+    mutant(
+        "prune_remaining_forgets_the_old_removals",
+        "prune_remaining_code",
+        "keep = alive.copy()",
+        "keep = np.ones_like(alive)",
+        "prune_remaining_matches_reference",
+        "prune_remaining_removes_the_lowest_of_the_remaining",
+        "prune_remaining_follows_the_schedule",
+        "prune_and_retrain_keeps_the_accuracy_at_high_sparsity",
+    ),
+    mutant(
+        "prune_remaining_removes_the_highest_scores",
+        "prune_remaining_code",
+        'np.argsort(scores[remaining], kind="stable")[:k]',
+        'np.argsort(-scores[remaining], kind="stable")[:k]',
+        "prune_remaining_matches_reference",
+        "prune_remaining_removes_the_lowest_of_the_remaining",
+        "prune_and_retrain_keeps_the_accuracy_at_high_sparsity",
+    ),
+    mutant(
+        "prune_remaining_updates_the_masks_in_place",
+        "prune_remaining_code",
+        """    new_masks, start = {}, 0
+    for layer in "12":
+        shape = masks["mu" + layer].shape
+        new_masks["mu" + layer] = keep[start:start + int(np.prod(shape))].reshape(shape)
+        start += int(np.prod(shape))
+    return new_masks""",
+        """    start = 0
+    for layer in "12":
+        m = masks["mu" + layer]
+        m[...] = keep[start:start + m.size].reshape(m.shape)
+        start += m.size
+    return masks""",
+        "prune_remaining_removes_the_lowest_of_the_remaining",
+    ),
+    # ---- iterative pruning: retraining with the removed weights held at zero
+    mutant(
+        "retrain_masked_update_ignores_the_masks",
+        "retrain_masked_code",
+        """        for layer in "12":  # a zero gradient: Adam leaves them alone
+            grads["mu" + layer] = grads["mu" + layer] * masks["mu" + layer]
+            grads["log_sigma" + layer] = grads["log_sigma" + layer] * masks["mu" + layer]
+""",
+        "",
+        "retrain_masked_keeps_removed_weights_removed",
+        "retrain_masked_matches_reference",
+    ),
+    mutant(
+        "retrain_masked_masks_mu_but_not_log_sigma",
+        "retrain_masked_code",
+        """            grads["log_sigma" + layer] = grads["log_sigma" + layer] * masks["mu" + layer]
+""",
+        "",
+        "retrain_masked_keeps_removed_weights_removed",
+        "retrain_masked_matches_reference",
+    ),
+    mutant(
+        # the gradients are masked, but the removed weights are never set to mu = 0 first
+        "retrain_masked_does_not_remove_before_training",
+        "retrain_masked_code",
+        """        p["mu" + layer][gone] = 0.0
+        p["log_sigma" + layer][gone] = PRUNED_LOG_SIGMA
+""",
+        "",
+        "retrain_masked_keeps_removed_weights_removed",
+        "retrain_masked_matches_reference",
+    ),
+    mutant(
+        "retrain_masked_trains_the_callers_params",
+        "retrain_masked_code",
+        "p = {name: value.copy() for name, value in params.items()}",
+        "p = params",
+        "retrain_masked_leaves_its_inputs_alone",
+    ),
+    mutant(
+        "retrain_masked_ignores_kl_weight",
+        "retrain_masked_code",
+        "loss, grads = mdl_loss(p, (X, y, eps), kl_weight)",
+        "loss, grads = mdl_loss(p, (X, y, eps))",
+        "retrain_masked_matches_reference",
+    ),
+    mutant(
+        "retrain_masked_new_adam_every_step",
+        "retrain_masked_code",
+        "    opt = Adam(lr=lr)\n    losses = []\n    for eps in eps_steps:\n",
+        "    losses = []\n    for eps in eps_steps:\n        opt = Adam(lr=lr)\n",
+        "retrain_masked_matches_reference",
+    ),
 ]
 
 
@@ -434,5 +546,54 @@ VARIANTS = [
     for _, layer, idx in entries[:k]:
         pruned["mu" + layer][idx] = 0.0
     return pruned""",
+    ),
+    variant(
+        # removed weights get an infinite score, then the k lowest of all are removed
+        "prune_remaining_infinite_score_for_the_removed",
+        "prune_remaining_code",
+        """    remaining = np.flatnonzero(alive)                   # indices still there
+    k = int(round(fraction * remaining.size))
+    keep = alive.copy()
+    keep[remaining[np.argsort(scores[remaining], kind="stable")[:k]]] = False""",
+        """    k = int(round(fraction * np.count_nonzero(alive)))
+    ranked = np.argsort(np.where(alive, scores, np.inf))
+    keep = alive.copy()
+    keep[ranked[:k]] = False""",
+    ),
+    variant(
+        # a Python list of (score, layer, index) over the weights still there
+        "prune_remaining_python_list",
+        "prune_remaining_code",
+        """    scores, alive = [], []
+    for layer in "12":""",
+        """    entries = []
+    for layer in "12":
+        mu, ls, m = params["mu" + layer], params["log_sigma" + layer], masks["mu" + layer]
+        for idx in np.ndindex(mu.shape):
+            if m[idx]:
+                s = abs(mu[idx]) if score == "magnitude" else abs(mu[idx]) / np.exp(ls[idx])
+                entries.append((s, layer, idx))
+    entries.sort(key=lambda e: e[0])
+    new_masks = {name: np.array(m, dtype=bool, copy=True) for name, m in masks.items()}
+    for _, layer, idx in entries[: int(round(fraction * len(entries)))]:
+        new_masks["mu" + layer][idx] = False
+    return new_masks
+    scores, alive = [], []
+    for layer in "12":""",
+    ),
+    variant(
+        # the removed weights are put back in place after every step instead of getting a zero
+        # gradient (Adam is elementwise, so the kept weights follow the same path)
+        "retrain_masked_resets_after_each_step",
+        "retrain_masked_code",
+        """        for layer in "12":  # a zero gradient: Adam leaves them alone
+            grads["mu" + layer] = grads["mu" + layer] * masks["mu" + layer]
+            grads["log_sigma" + layer] = grads["log_sigma" + layer] * masks["mu" + layer]
+        opt.step(p, grads)""",
+        """        opt.step(p, grads)
+        for layer in "12":
+            p["mu" + layer] = np.where(masks["mu" + layer], p["mu" + layer], 0.0)
+            p["log_sigma" + layer] = np.where(masks["mu" + layer], p["log_sigma" + layer],
+                                              PRUNED_LOG_SIGMA)""",
     ),
 ]
