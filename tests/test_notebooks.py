@@ -81,3 +81,27 @@ def test_no_notebook_text_holds_a_control_character(folder):
             for m in CONTROL.finditer(text):
                 found.append(f"{path.relative_to(ROOT)} cell {i}: {m.group()!r} at {m.start()}")
     assert not found, "\n".join(found)
+
+
+def _derivation_cells(nb: dict) -> dict[str, str]:
+    return {
+        c["metadata"]["nbgrader"]["grade_id"]: (
+            "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        )
+        for c in nb["cells"]
+        if c["cell_type"] == "markdown" and c["metadata"].get("nbgrader", {}).get("solution")
+    }
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_every_backward_has_a_derivation_the_student_writes(aid):
+    """Students derive: each graded *_backward has a derivation cell, written out in the answer
+    key and blank ("YOUR ANSWER HERE") in the release."""
+    backwards = sorted(n for n in given_blocks.graded_names(aid) if n.endswith("_backward"))
+    source = _derivation_cells(json.loads((ROOT / "source" / aid / f"{aid}.ipynb").read_text()))
+    release = _derivation_cells(json.loads(release_notebook(aid).read_text()))
+    missing = [b for b in backwards if f"derive_{b}" not in source]
+    assert not missing, f"{aid}: no derivation cell for {missing}"
+    for gid, text in source.items():
+        assert len(text.split()) >= 30, f"{aid}: the derivation {gid} is only {text[:80]!r}"
+        assert release[gid].strip() == "YOUR ANSWER HERE", f"{aid}: {gid} is not blank in release"
