@@ -5,7 +5,7 @@ Each mutant replaces one exact substring of one answer cell of the source notebo
 stripped).
 """
 
-from mutants import fd_loop, mutant, rewrites, variant
+from mutants import fd_loop, mutant, numerical_backward_mutant, rewrites, variant
 
 # A backward that differentiates numerically through the forward. The cache holds the
 # probabilities of the rows in the batch; their logs are logits giving the same forward output
@@ -37,6 +37,14 @@ _ALL_CTX_GRADCHECKS = [
 ]
 # The time budget requires the gradient checks, so a wrong backward loses it too.
 _CTX_GRADIENT = _ALL_CTX_GRADCHECKS + ["ctx_model_backward_fast", "ctx_model_loss_gradcheck"]
+_MIXER_FORWARD = ["mixer_forward_matches_reference", "mixer_codes_are_probabilities"]
+# A wrong dw also loses the time budget, which requires the gradient checks.
+_MIXER_DW = ["mixer_backward_gradcheck[dw]", "mixer_backward_fast"]
+_MIXTURE_VALUES = [
+    "mixture_code_length_matches_reference[K3_n60]",
+    "mixture_code_length_matches_reference[K4_n50_lr0.3]",
+    "mixture_code_length_is_stable_for_large_costs",
+]
 _ONLINE_ADAGRAD = [
     "online_code_length_matches_reference[markov_V3_k2]",
     "online_code_length_matches_reference[V4_k1_lr0.2]",
@@ -213,33 +221,93 @@ MUTANTS = [
         "G[c] = g * g",
         *_ONLINE_ADAGRAD,
     ),
-    # ---- mixture
+    # ---- the mixer layer
     mutant(
-        "mixture_underflows_without_shift",
-        "mixture_code_length_code",
-        "L_mix = m - np.log2(np.mean(2.0 ** -(L - m), axis=0))",
-        "L_mix = -np.log2(np.mean(2.0 ** -L, axis=0))",
-        "mixture_code_length_is_stable_for_long_sequences",
+        "mixer_weights_not_normalised",
+        "mixer_code",
+        "    log_pi = log_pi - np.log(np.exp(log_pi).sum())",
+        "    log_pi = log_pi",
+        *_MIXER_FORWARD,
+        "mixer_backward_gradcheck[dw]",
+        "mixer_backward_fast",
+        "mixer_gradient_identities",
+        *_MIXTURE_VALUES,
+        "mixture_code_length_matches_reference[K2_n1]",
+        "mixture_code_length_predicts_before_learning",
     ),
     mutant(
-        "mixture_forgets_the_prior_1_over_K",
+        "mixer_forward_underflows_without_log_domain",
+        "mixer_code",
+        "    mix = -(top + np.log(s)) * LOG2E",
+        "    mix = -np.log2(np.exp(log_pi) @ 2.0 ** -bits)",
+        "mixer_forward_matches_reference",
+        "mixture_code_length_is_stable_for_large_costs",
+    ),
+    *rewrites(
+        "mixer_code",
+        "    dw = (pi[:, None] - r) @ dmix * LOG2E",
+        mixer_dw_sign_flipped=(
+            "    dw = (r - pi[:, None]) @ dmix * LOG2E",
+            _MIXER_DW + _MIXTURE_VALUES + ["mixture_code_length_learns_to_trust_the_best_model"],
+        ),
+        # With the upstream 1 of the online mixer this is exact, so only the layer checks see it.
+        mixer_dw_ignores_upstream=("    dw = (pi[:, None] - r).sum(axis=1) * LOG2E", _MIXER_DW),
+        # (a step ln 2 times too small for the online mixer)
+        mixer_dw_in_nats=("    dw = (pi[:, None] - r) @ dmix", _MIXER_DW + _MIXTURE_VALUES),
+    ),
+    # The prior weights instead of the posterior shares: the columns still sum to dmix, so only
+    # the gradient check (and the time budget, which requires it) sees it.
+    mutant(
+        "mixer_dbits_prior_instead_of_posterior",
+        "mixer_code",
+        "    dbits = r * dmix[None, :]",
+        "    dbits = pi[:, None] * dmix[None, :]",
+        "mixer_backward_gradcheck[dbits]",
+        "mixer_backward_fast",
+    ),
+    # The cache holds pi and the shares r; w = log(pi) and bits = -log2(r / pi) give the same
+    # pi and r (the per-column constant they lose does not change them), so this is accurate to
+    # ~1e-10 and only the realistic-size time budget catches it.
+    numerical_backward_mutant(
+        "mixer_numerical_backward",
+        "mixer_code",
+        "    pi, r = cache\n    dw = (pi[:, None] - r) @ dmix * LOG2E",
+        """    args = {"w": np.log(pi), "bits": -np.log2(r / pi[:, None])}""",
+        """np.sum(mixer_forward(args["w"], args["bits"])[0] * dmix)""",
+        # Its sum(dw) is ~1e-11, not 0: the identities test sees the noise.
+        catches=["mixer_backward_fast", "mixer_gradient_identities"],
+    ),
+    # ---- the online mixture
+    mutant(
+        "mixture_learns_before_coding",
         "mixture_code_length_code",
-        "np.mean(2.0 ** -(L - m), axis=0)",
-        "np.sum(2.0 ** -(L - m), axis=0)",
-        "mixture_code_length_matches_reference[3-50]",
-        "mixture_code_length_matches_reference[5-1]",
-        "mixture_code_length_within_log2K_of_best",
-        "mixture_code_length_is_stable_for_long_sequences",
+        """        per[t] = mix[0]
+        w -= lr * mixer_backward(np.ones(1), cache)["dw"]          # then learn""",
+        """        w -= lr * mixer_backward(np.ones(1), cache)["dw"]
+        per[t] = mixer_forward(w, bits[:, t : t + 1])[0][0]""",
+        *_MIXTURE_VALUES,
+        "mixture_code_length_matches_reference[K2_n1]",
+        "mixture_code_length_predicts_before_learning",
+    ),
+    *rewrites(
+        "mixture_code_length_code",
+        """        w -= lr * mixer_backward(np.ones(1), cache)["dw"]""",
+        mixture_gradient_ascent=(
+            """        w += lr * mixer_backward(np.ones(1), cache)["dw"]""",
+            _MIXTURE_VALUES + ["mixture_code_length_learns_to_trust_the_best_model"],
+        ),
+        mixture_ignores_the_step_size=(
+            """        w -= mixer_backward(np.ones(1), cache)["dw"]""",
+            ["mixture_code_length_matches_reference[K4_n50_lr0.3]"],
+        ),
     ),
     mutant(
-        "mixture_returns_running_totals",
+        "mixture_restarts_from_uniform_weights",
         "mixture_code_length_code",
-        "bits_per_symbol = np.diff(L_mix, prepend=0.0)",
-        "bits_per_symbol = L_mix",
-        "mixture_code_length_matches_reference[3-50]",
-        "mixture_code_length_matches_reference[1-10]",
-        "mixture_code_length_within_log2K_of_best",
-        "mixture_code_length_is_stable_for_long_sequences",
+        "        mix, cache = mixer_forward(w, bits[:, t : t + 1])",
+        "        w = np.zeros(K)\n        mix, cache = mixer_forward(w, bits[:, t : t + 1])",
+        *_MIXTURE_VALUES,
+        "mixture_code_length_learns_to_trust_the_best_model",
     ),
 ]
 
@@ -278,6 +346,37 @@ _CTX_MODEL_BACKWARD_DOC = _CTX_MODEL_BODIES[
 _ONLINE_BODY = """    seq = np.asarray(seq, dtype=np.int64)
     ctx = context_ids(seq, k, V)"""
 
+_MIXER_BODIES = '''    log_pi = w - w.max()                                           # (K,)
+    log_pi = log_pi - np.log(np.exp(log_pi).sum())                 # (K,) log-softmax, nats
+    a = log_pi[:, None] - bits / LOG2E                             # (K, B) log(pi_i q_ib)
+    top = a.max(axis=0)                                            # (B,)
+    e = np.exp(a - top)                                            # (K, B), column max is 1
+    s = e.sum(axis=0)                                              # (B,)
+    mix = -(top + np.log(s)) * LOG2E                               # (B,)
+    cache = (np.exp(log_pi), e / s)                                # pi (K,), shares r (K, B)
+    return mix, cache
+
+
+def mixer_backward(dmix, cache):
+    """Backward pass of mixer_forward.
+
+    Inputs:
+        dmix: (B,) upstream gradient of mix.
+        cache: from mixer_forward.
+    Returns:
+        dict with 'dw': (K,) (summed over the batch) and 'dbits': (K, B).
+    """
+    pi, r = cache
+    dw = (pi[:, None] - r) @ dmix * LOG2E                          # (K,)
+    dbits = r * dmix[None, :]                                      # (K, B)
+    return {"dw": dw, "dbits": dbits}'''
+_MIXER_FORWARD_BODY = _MIXER_BODIES[: _MIXER_BODIES.index("\n\n\ndef ")]
+_MIXER_BACKWARD_DOC = _MIXER_BODIES[
+    _MIXER_BODIES.index("\n\n\ndef ") : _MIXER_BODIES.index("    pi, r = cache")
+]
+_MIXTURE_BODY = """    K, n = bits.shape
+    w = np.zeros(K)                                                # (K,) uniform weights"""
+
 # Correct but slow (or differently written) implementations: they must still score full marks.
 VARIANTS = [
     # The integrity budget catches finite differences, not an honest loop over the batch.
@@ -302,23 +401,6 @@ VARIANTS = [
         """        g_all = ctx_model_backward(np.ones(1), cache)["dtheta"]
         G[...] += g_all * g_all
         theta[...] -= lr * g_all / (np.sqrt(G) + ADAGRAD_EPS)""",
-    ),
-    # The mixture in its predictive form: posterior weights updated symbol by symbol.
-    variant(
-        "mixture_by_posterior_weights",
-        "mixture_code_length_code",
-        "    L = np.cumsum(bits, axis=1)  ",
-        """    K, n = bits.shape
-    logw = np.full(K, -np.log2(K))
-    per = np.empty(n)
-    for t in range(n):
-        a = logw - bits[:, t]
-        top = a.max()
-        lp = top + np.log2(np.sum(2.0 ** (a - top)))
-        per[t] = -lp
-        logw = a - lp
-    return float(per.sum()), per
-    L = np.cumsum(bits, axis=1)  """,
     ),
     # context_ids as a loop over t (Horner's rule on the previous context), not vectorised.
     variant(
@@ -442,16 +524,78 @@ VARIANTS = [
     costs = np.array(costs)
     return float(np.sum(costs)), costs""",
     ),
-    # The mixture in nats with logaddexp.reduce over the models.
+    # The mixer with logaddexp.reduce, a dict cache of the inputs, and a backward that
+    # recomputes the shares.
     variant(
-        "mixture_logaddexp_in_nats",
+        "mixer_logaddexp_dict_cache",
+        "mixer_code",
+        _MIXER_BODIES,
+        """    log_pi = w - np.logaddexp.reduce(w)                  # (K,)
+    a = log_pi[:, None] - bits * np.log(2.0)            # (K, B)
+    mix = -np.logaddexp.reduce(a, axis=0) / np.log(2.0)
+    return mix, {"w": w, "bits": bits}
+"""
+        + _MIXER_BACKWARD_DOC
+        + """    w, bits = cache["w"], cache["bits"]
+    log_pi = w - np.logaddexp.reduce(w)
+    a = log_pi[:, None] - bits * np.log(2.0)
+    r = np.exp(a - np.logaddexp.reduce(a, axis=0))      # (K, B) shares
+    pi = np.exp(log_pi)
+    return {
+        "dw": np.sum((pi[:, None] - r) * dmix, axis=1) / np.log(2.0),
+        "dbits": r * dmix,
+    }""",
+    ),
+    # The mixer in base 2 throughout (log2 weights, powers of 2).
+    variant(
+        "mixer_in_base_2",
+        "mixer_code",
+        _MIXER_FORWARD_BODY,
+        """    l2pi = (w - w.max()) * LOG2E                         # (K,) unnormalised log2 weights
+    l2pi = l2pi - np.log2(np.sum(2.0**l2pi))
+    a = l2pi[:, None] - bits                             # (K, B) log2(pi_i q_ib)
+    top = a.max(axis=0)
+    e = 2.0 ** (a - top)
+    mix = -(top + np.log2(e.sum(axis=0)))
+    return mix, (2.0**l2pi, e / e.sum(axis=0))""",
+    ),
+    # The mixer's backward as a loop over the batch.
+    variant(
+        "mixer_backward_loops_over_the_batch",
+        "mixer_code",
+        "    dw = (pi[:, None] - r) @ dmix * LOG2E  ",
+        """    K, B = r.shape
+    dw = np.zeros(K)
+    dbits = np.zeros((K, B))
+    for b in range(B):
+        dw += dmix[b] * (pi - r[:, b]) / np.log(2.0)
+        dbits[:, b] = dmix[b] * r[:, b]
+    return {"dw": dw, "dbits": dbits}
+    dw = (pi[:, None] - r) @ dmix * LOG2E  """,
+    ),
+    # The online mixer as a plain loop with its own log-sum-exp and gradient, no layer calls.
+    variant(
+        "mixture_plain_loop_own_gradient",
         "mixture_code_length_code",
-        "    L = np.cumsum(bits, axis=1)  ",
-        """    K = bits.shape[0]
-    nats = np.cumsum(bits, axis=1) * np.log(2.0)            # (K, n) running lengths in nats
-    L_mix = (np.log(K) - np.logaddexp.reduce(-nats, axis=0)) / np.log(2.0)
-    per = np.concatenate([L_mix[:1], np.diff(L_mix)])
-    return float(L_mix[-1]), per
-    L = np.cumsum(bits, axis=1)  """,
+        _MIXTURE_BODY,
+        """    K, n = bits.shape
+    w = np.zeros(K)
+    per = []
+    for t in range(n):
+        log_pi = w - np.logaddexp.reduce(w)
+        a = log_pi - bits[:, t] * np.log(2.0)
+        lq = np.logaddexp.reduce(a)
+        per.append(-lq / np.log(2.0))                    # code symbol t ...
+        r = np.exp(a - lq)
+        w = w - lr * (np.exp(log_pi) - r) / np.log(2.0)  # ... then learn
+    per = np.array(per)
+    return float(per.sum()), per""",
+    ),
+    # Columns taken by an index list and the layer called on them.
+    variant(
+        "mixture_columns_by_index_list",
+        "mixture_code_length_code",
+        "bits[:, t : t + 1]",
+        "bits[:, [t]]",
     ),
 ]
