@@ -1,15 +1,15 @@
 """Hidden tests for 26_cs231n (the CS231n toolbox).
 
 Grade cells and points: gradcheck 5, affine 3, relu 2, svm_loss 3, softmax_loss 3, two_layer 6,
-optim 5, conv 5, knn 3, max_pool 4 (39 in all). A backward (or a loss's dscores) is judged against
-centred differences of the student's OWN forward (tolerance 1e-7; 1e-6 for the whole model), so a
-forward bug is charged to the forward tests only. The numbers beside each test are the reference's
-worst norm-wise relative error on that test's inputs over 10 random upstreams (seeds 0..9),
-measured with s30kit's check_layer / check_loss on the reference. Timings in the integrity comments
-were measured in-process with one BLAS thread on the 2-core development machine (shared with other
-jobs). Every timing/integrity test requires the correctness tests of the function it checks (a fast
-but wrong or NaN result earns nothing); a test that calls functions graded in other cells names
-them in ``uses``.
+optim 5, conv 5, knn 3, max_pool 4, conv_net 3 (42 in all). A backward (or a loss's dscores) is
+judged against centred differences of the student's OWN forward (tolerance 1e-7; 1e-6 for the
+whole model), so a forward bug is charged to the forward tests only. The numbers beside each test
+are the reference's worst norm-wise relative error on that test's inputs over 10 random upstreams
+(seeds 0..9), measured with s30kit's check_layer / check_loss on the reference. Timings in the
+integrity comments were measured in-process with one BLAS thread on the 2-core development machine
+(shared with other jobs). Every timing/integrity test requires the correctness tests of the
+function it checks (a fast but wrong or NaN result earns nothing); a test that calls functions
+graded in other cells names them in ``uses``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from autograder.testing import graded
 from autograder.testing import layer_gradcheck
 from autograder.testing import loss_gradcheck
 from autograder.testing import numerically_flat
+from autograder.testing import student_numerical_gradient
 from given.gradcheck import compare
 from given.gradcheck import step_size
 from s30kit.data.cs231n import spiral
@@ -910,3 +911,158 @@ def test_max_pool_backward_near_ties(student, ref, rng):
 def test_max_pool_backward_fast(student, ref):
     x = _pool_input(2621, (16, 8, 32, 32))
     expect_backward_fast(student, ref, "max_pool_forward", "max_pool_backward", dict(x=x))
+
+
+# --------------------------------------------------------- 11. a small convolutional network (3)
+# conv_net_loss chains the student's layers of parts 2, 3, 8 and 10 and the loss of part 5;
+# conv_net_score_gradient the same layers without the loss.
+_CONV_NET_USES = ("affine", "relu", "conv", "max_pool", "softmax_loss")
+_SCORE_GRADIENT_USES = ("affine", "relu", "conv", "max_pool")
+
+
+def _conv_net_problem(ref, seed, N=3, C=2, H=6, W=8, F=3, K=4, margin=2e-3):
+    """Generic conv-net parameters and images, redrawn until every pre-activation is ``margin``
+    away from the ReLU kink and the largest entry of every pooling window, when positive, is
+    ``margin`` above the runner-up (a nudge of any parameter or pixel moves a pre-activation by
+    at most ~2e-4 here, so centred differences never cross a kink)."""
+    rng = np.random.default_rng(seed)
+    P, Q = (H - 2) // 2, (W - 2) // 2
+    while True:
+        params = {
+            "w": rng.standard_normal((F, C, 3, 3)) / 3.0,
+            "b": 0.3 * rng.standard_normal(F),
+            "W": rng.standard_normal((F * P * Q, K)),
+            "bW": 0.3 * rng.standard_normal(K),
+        }
+        X, y = rng.standard_normal((N, C, H, W)), rng.integers(0, K, size=N)
+        a = ref.conv_naive_forward(X, params["w"], params["b"])[0]  # (N, F, H-2, W-2)
+        win = np.maximum(a, 0.0).reshape(N, F, P, 2, Q, 2).transpose(0, 1, 2, 4, 3, 5)
+        top2 = np.sort(win.reshape(-1, 4), axis=1)[:, 2:]  # (windows, 2): runner-up, maximum
+        gaps = top2[:, 1] - top2[:, 0]
+        if np.abs(a).min() > margin and np.all((top2[:, 1] == 0.0) | (gaps > margin)):
+            return params, (X, y)
+
+
+_CONV_NET_SHAPES = [
+    dict(),
+    dict(N=1, C=1, H=4, W=4, F=2, K=2),
+    dict(N=5, C=1, H=10, W=10, F=6, K=3),
+]
+
+
+def _score_gradient(student, params, X, y):
+    """The student's conv_net_score_gradient as a pair (scores, dX), its elements unchecked."""
+    value = student.call("conv_net_score_gradient", params, X, y)
+    return expect_tuple(value, "conv_net_score_gradient", 2, "scores, dX")
+
+
+@graded(cell="conv_net", kind="forward", points=0.5, uses=_CONV_NET_USES)
+def test_conv_net_loss_matches_reference(student, ref):
+    for k, shape in enumerate(_CONV_NET_SHAPES):
+        params, batch = _conv_net_problem(ref, 2630 + k, **shape)
+        value = student.call("conv_net_loss", params, batch)
+        loss, _ = expect_tuple(value, "conv_net_loss", 2, "loss, grads")
+        _expect_scalar_close(
+            f"the loss of conv_net_loss for X of shape {batch[0].shape} and "
+            f"{params['bW'].size} classes",
+            loss,
+            ref.conv_net_loss(params, batch)[0],
+            1e-10,
+        )
+
+
+@graded(cell="conv_net", kind="forward", points=0.25, uses=_SCORE_GRADIENT_USES)
+def test_conv_net_scores_match_reference(student, ref):
+    for k, shape in enumerate(_CONV_NET_SHAPES):
+        params, (X, y) = _conv_net_problem(ref, 2630 + k, **shape)
+        scores, _ = _score_gradient(student, params, X, y)
+        expect_close(
+            f"the scores returned by conv_net_score_gradient for X of shape {X.shape}",
+            scores,
+            ref.conv_net_score_gradient(params, X, y)[0],
+            1e-10,
+        )
+
+
+# Whole model: 8 sampled coordinates plus one random direction per parameter, centred
+# differences of the student's own loss. Reference, every coordinate, this problem and seeds
+# 2635..2639: w 6.4e-11, b 2.1e-11, W 5.4e-11, bW 8.0e-11 at worst (tolerance 1e-6, the engine's
+# default for whole-model checks); the inline VARIANT the same to 2 digits.
+@graded(cell="conv_net", kind="gradcheck", points=0.25, uses=_CONV_NET_USES)
+@pytest.mark.parametrize("param", ["w", "b", "W", "bW"])
+def test_conv_net_loss_gradcheck(student, ref, memo, param):
+    params, batch = _conv_net_problem(ref, 2634)
+    report = loss_gradcheck(
+        student, ref, "conv_net_loss", params, batch, n_coords=8, seed=13, memo=memo
+    )
+    expect_params(report, [param], "conv_net_loss")
+
+
+# dX against centred differences of sum_n scores[n, y[n]], the scores the student's own
+# conv_net_score_gradient returns, at every pixel. Reference: 8.7e-11 at worst on this problem
+# and seeds 2636..2640 (tolerance 1e-7); the inline VARIANT the same to 2 digits.
+@graded(cell="conv_net", kind="gradcheck", points=0.5, uses=_SCORE_GRADIENT_USES)
+def test_conv_net_score_gradient_gradcheck(student, ref):
+    params, (X, y) = _conv_net_problem(ref, 2635)
+    _, dX = _score_gradient(student, params, X, y)
+    onehot = np.zeros((len(y), params["bW"].size))
+    onehot[np.arange(len(y)), y] = 1.0
+    num = student_numerical_gradient(
+        student, "conv_net_score_gradient", dict(params=params, X=X, y=y), "X", [onehot]
+    )
+    flat = numerically_flat(num, ref.conv_net_score_gradient(params, X, y)[1])
+    expect_matches_numerical(
+        compare("dX", dX, num),
+        "dX returned by conv_net_score_gradient",
+        "the sum of the correct classes' scores your own conv_net_score_gradient returns",
+        tol=1e-7,
+        subject="your dX",
+        degenerate=(
+            "cannot be checked: the scores your conv_net_score_gradient returns do not change "
+            "when the images change (their numerical derivative is zero), so the scores "
+            "themselves are wrong; fix them first"
+        )
+        if flat
+        else None,
+    )
+
+
+def _conv_net_big(seed):
+    """A realistic-size conv net: 16 filters 3x3 on 3-channel 12x12 images, 10 classes, N=32."""
+    rng = np.random.default_rng(seed)
+    params = {
+        "w": rng.standard_normal((16, 3, 3, 3)) / np.sqrt(27),
+        "b": np.zeros(16),
+        "W": rng.standard_normal((16 * 5 * 5, 10)) / 20.0,
+        "bW": np.zeros(10),
+    }
+    X, y = rng.standard_normal((32, 3, 12, 12)), rng.integers(0, 10, size=32)
+    return params, X, y
+
+
+# Size: 4 442 parameters, X (32, 3, 12, 12) = 13 824 pixels. The reference conv_net_loss and
+# conv_net_score_gradient each take 10 ms (budget: the 2 s floor; one conv_naive_forward alone
+# takes 3.3 ms); gradients by centred differences need 8 884 loss evaluations (~45 s) or 27 648
+# forward passes (~2 min). Measured in-process, one BLAS thread, load average ~4 on 2 cores.
+@graded(
+    cell="conv_net",
+    kind="integrity",
+    points=0.5,
+    uses=_CONV_NET_USES,
+    requires=("conv_net_loss_matches_reference", "conv_net_loss_gradcheck"),
+)
+def test_conv_net_loss_fast(student, ref):
+    params, X, y = _conv_net_big(2641)
+    expect_call_fast(student, ref, "conv_net_loss", (params, (X, y)))
+
+
+@graded(
+    cell="conv_net",
+    kind="integrity",
+    points=0.25,
+    uses=_SCORE_GRADIENT_USES,
+    requires=("conv_net_scores_match_reference", "conv_net_score_gradient_gradcheck"),
+)
+def test_conv_net_score_gradient_fast(student, ref):
+    params, X, y = _conv_net_big(2642)
+    expect_call_fast(student, ref, "conv_net_score_gradient", (params, X, y))

@@ -41,6 +41,63 @@ _TWO_LAYER_NUMERICAL_GRADS = f"""
 
 _GRAD_CASES = "grad_check_flags_planted_bugs[{}]"
 
+# ---- 11. the conv net: the reference's two bodies and the docstring between them.
+_CN_BODY0 = """    X, y = batch
+    N = X.shape[0]
+    a, c_conv = conv_naive_forward(X, params["w"], params["b"], stride=1, pad=0)  # (N, F, H-2, W-2)
+    r, c_relu = relu_forward(a)
+    q, c_pool = max_pool_forward(r)                                # (N, F, P, Q)
+    scores, c_aff = affine_forward(q.reshape(N, -1), params["W"], params["bW"])  # (N, K)
+    loss, dscores = softmax_loss(scores, y)                        # dscores: (N, K)
+
+    g_aff = affine_backward(dscores, c_aff)
+    dq = g_aff["dx"].reshape(q.shape)                              # (N, F, P, Q)
+    dr = max_pool_backward(dq, c_pool)["dx"]                       # (N, F, H-2, W-2)
+    da = relu_backward(dr, c_relu)["dx"]
+    g_conv = conv_naive_backward(da, c_conv)
+    grads = {"w": g_conv["dw"], "b": g_conv["db"], "W": g_aff["dW"], "bW": g_aff["db"]}
+    return loss, grads"""
+_CN_HEAD1 = '''
+
+
+def conv_net_score_gradient(params, X, y):
+    """Class scores of conv_net_loss's network, and the gradient of the correct classes' scores
+    with respect to the images (for saliency maps).
+
+    Inputs:
+        params: as in conv_net_loss.
+        X: (N, C, H, W) images with H - 2 and W - 2 even.
+        y: (N,) int labels in [0, K), the class whose score is differentiated in each image.
+    Returns:
+        scores: (N, K), the scores of the network of conv_net_loss.
+        dX: (N, C, H, W), the gradient of sum_n scores[n, y[n]] with respect to X (image n only
+            affects its own scores, so dX[n] is the gradient of scores[n, y[n]] alone).
+    """
+'''
+_CN_BODY1 = """    N = X.shape[0]
+    a, c_conv = conv_naive_forward(X, params["w"], params["b"], stride=1, pad=0)  # (N, F, H-2, W-2)
+    r, c_relu = relu_forward(a)
+    q, c_pool = max_pool_forward(r)                                # (N, F, P, Q)
+    scores, c_aff = affine_forward(q.reshape(N, -1), params["W"], params["bW"])  # (N, K)
+
+    dscores = np.zeros_like(scores)
+    dscores[np.arange(N), y] = 1.0                                 # (N, K)
+    dq = affine_backward(dscores, c_aff)["dx"].reshape(q.shape)    # (N, F, P, Q)
+    dr = max_pool_backward(dq, c_pool)["dx"]                       # (N, F, H-2, W-2)
+    da = relu_backward(dr, c_relu)["dx"]
+    dX = conv_naive_backward(da, c_conv)["dx"]                     # (N, C, H, W)
+    return scores, dX"""
+
+# The conv net's forward with the reference layers, for the numerical-gradient mutants.
+_CN_SCORES = """
+    def scores_of(p, Z):
+        a_, _ = conv_naive_forward(Z, p["w"], p["b"], stride=1, pad=0)
+        r_, _ = relu_forward(a_)
+        q_, _ = max_pool_forward(r_)
+        return affine_forward(q_.reshape(N, -1), p["W"], p["bW"])[0]
+"""
+
+
 MUTANTS = [
     # ---- 1. gradient checking
     mutant(
@@ -468,6 +525,84 @@ MUTANTS = [
         """    args = {"x": x.copy()}""",
         'np.sum(max_pool_forward(args["x"])[0] * dout)',
         catches=["max_pool_backward_near_ties", "max_pool_backward_fast"],
+    ),
+    # ---- 11. a small convolutional network
+    mutant(
+        "conv_net_relu_backward_skipped",
+        "conv_net_code",
+        """    da = relu_backward(dr, c_relu)["dx"]
+    g_conv = conv_naive_backward(da, c_conv)""",
+        """    da = dr
+    g_conv = conv_naive_backward(da, c_conv)""",
+        "conv_net_loss_gradcheck[w]",
+        "conv_net_loss_gradcheck[b]",
+        "conv_net_loss_fast",  # it requires the gradient check
+    ),
+    mutant(
+        # The flattened gradient put back as if q were channels-last: entries land on wrong maps.
+        "conv_net_flatten_gradient_reordered",
+        "conv_net_code",
+        'dq = g_aff["dx"].reshape(q.shape)',
+        'dq = g_aff["dx"].reshape(N, q.shape[2], q.shape[3], q.shape[1]).transpose(0, 3, 1, 2)',
+        "conv_net_loss_gradcheck[w]",
+        "conv_net_loss_gradcheck[b]",
+        "conv_net_loss_fast",
+    ),
+    mutant(
+        # Forward pools the pre-activations (ReLU forgotten); the backward still masks by a > 0.
+        "conv_net_forward_skips_relu",
+        "conv_net_code",
+        """    q, c_pool = max_pool_forward(r)                                # (N, F, P, Q)
+    scores, c_aff = affine_forward(q.reshape(N, -1), params["W"], params["bW"])  # (N, K)
+    loss, dscores""",
+        """    q, c_pool = max_pool_forward(a)                                # (N, F, P, Q)
+    scores, c_aff = affine_forward(q.reshape(N, -1), params["W"], params["bW"])  # (N, K)
+    loss, dscores""",
+        "conv_net_loss_matches_reference",
+        "conv_net_loss_gradcheck[w]",
+        "conv_net_loss_gradcheck[b]",
+        "conv_net_loss_fast",
+    ),
+    mutant(
+        # The saliency started from the loss's dscores instead of the correct classes' scores.
+        "conv_net_score_gradient_of_the_loss",
+        "conv_net_code",
+        """    dscores = np.zeros_like(scores)
+    dscores[np.arange(N), y] = 1.0""",
+        "    _, dscores = softmax_loss(scores, y)",
+        "conv_net_score_gradient_gradcheck",
+        "conv_net_score_gradient_fast",
+    ),
+    mutant(
+        "conv_net_numerical_gradients",
+        "conv_net_code",
+        "    g_aff = affine_backward(dscores, c_aff)\n",
+        _CN_SCORES
+        + f"""
+    p = {{k: v.copy() for k, v in params.items()}}
+    grads = {{}}
+    for k, arr in p.items():
+{fd_loop("arr", "g", "softmax_loss(scores_of(p, X), y)[0]", indent=8)}
+        grads[k] = g
+    return loss, grads
+    g_aff = affine_backward(dscores, c_aff)
+""",
+        "conv_net_loss_fast",
+    ),
+    mutant(
+        "conv_net_numerical_score_gradient",
+        "conv_net_code",
+        "    dscores = np.zeros_like(scores)\n",
+        _CN_SCORES
+        + f"""
+    Z = X.copy()
+{fd_loop("Z", "dX", "scores_of(params, Z)[np.arange(N), y].sum()")}
+    return scores, dX
+    dscores = np.zeros_like(scores)
+""",
+        "conv_net_score_gradient_fast",
+        # Each of the 576 evaluations of its own scores that the check needs runs the loop too.
+        "conv_net_score_gradient_gradcheck",
     ),
 ]
 
@@ -952,4 +1087,149 @@ VARIANTS = [
             dx[n_idx, c_idx, r, c] += dout[:, :, i, j]
     return {"dx": dx}""",
     ),
+    # Pooling, ReLU and the affine layer written inline (masks and matrix products); the
+    # convolution with the layer functions.
+    variant(
+        "conv_net_inline_numpy",
+        "conv_net_code",
+        _CN_BODY0 + _CN_HEAD1 + _CN_BODY1,
+        """    X, y = batch
+    w, b, W, bW = (params[k] for k in ("w", "b", "W", "bW"))
+    N = X.shape[0]
+    a, c_conv = conv_naive_forward(X, w, b)                        # (N, F, H-2, W-2)
+    F, Ho, Wo = a.shape[1:]
+    win = (a * (a > 0)).reshape(N, F, Ho // 2, 2, Wo // 2, 2)
+    q = win.max(axis=(3, 5))                                       # (N, F, P, Q)
+    z = q.reshape(N, -1)                                           # (N, F*P*Q)
+    loss, dscores = softmax_loss(z @ W + bW, y)
+    dz = dscores @ W.T
+    mask = win == q[:, :, :, None, :, None]
+    dr = (mask * dz.reshape(q.shape)[:, :, :, None, :, None]).reshape(a.shape)
+    g = conv_naive_backward(dr * (a > 0), c_conv)
+    return loss, {"w": g["dw"], "b": g["db"], "W": z.T @ dscores, "bW": dscores.sum(axis=0)}"""
+        + _CN_HEAD1
+        + """    w, b, W, bW = (params[k] for k in ("w", "b", "W", "bW"))
+    N = X.shape[0]
+    a, c_conv = conv_naive_forward(X, w, b)                        # (N, F, H-2, W-2)
+    F, Ho, Wo = a.shape[1:]
+    win = np.maximum(a, 0.0).reshape(N, F, Ho // 2, 2, Wo // 2, 2)
+    q = win.max(axis=(3, 5))                                       # (N, F, P, Q)
+    scores = q.reshape(N, -1) @ W + bW
+    dz = W.T[y]                                                    # (N, F*P*Q)
+    mask = win == q[:, :, :, None, :, None]
+    dr = (mask * dz.reshape(q.shape)[:, :, :, None, :, None]).reshape(a.shape)
+    return scores, conv_naive_backward(dr * (a > 0), c_conv)["dx"]""",
+    ),
 ]
+
+
+# Part 11's conv net is built from the layers of parts 2, 3, 8 and 10 and the loss of part 5, so a
+# wrong layer also fails the conv-net tests that go through it (a numerical backward, their time
+# budgets too); the conv-net timing tests that only require a failed gradient check are not named.
+_CONV_NET_ALSO = {
+    "affine_forward_forgets_bias": [
+        "conv_net_loss_gradcheck[bW]",
+        "conv_net_loss_matches_reference",
+        "conv_net_scores_match_reference",
+    ],
+    "affine_dx_divided_by_batch_size": [
+        "conv_net_loss_gradcheck[b]",
+        "conv_net_loss_gradcheck[w]",
+        "conv_net_score_gradient_gradcheck",
+    ],
+    "affine_transposed_weight_gradient": [
+        "conv_net_loss_gradcheck[W]",
+        "conv_net_loss_gradcheck[bW]",
+        "conv_net_loss_gradcheck[b]",
+        "conv_net_loss_gradcheck[w]",
+    ],
+    "affine_bias_gradient_averaged": [
+        "conv_net_loss_gradcheck[bW]",
+    ],
+    "relu_forward_leaky": [
+        "conv_net_loss_gradcheck[b]",
+        "conv_net_loss_gradcheck[w]",
+        "conv_net_loss_matches_reference",
+        "conv_net_score_gradient_gradcheck",
+        "conv_net_scores_match_reference",
+    ],
+    "relu_backward_applies_relu_to_the_gradient": [
+        "conv_net_loss_gradcheck[b]",
+        "conv_net_loss_gradcheck[w]",
+        "conv_net_score_gradient_gradcheck",
+    ],
+    "relu_numerical_backward": [
+        "conv_net_loss_fast",
+        "conv_net_score_gradient_fast",
+    ],
+    "softmax_gradient_missing_1_over_N": [
+        "conv_net_loss_gradcheck[W]",
+        "conv_net_loss_gradcheck[bW]",
+        "conv_net_loss_gradcheck[b]",
+        "conv_net_loss_gradcheck[w]",
+    ],
+    "softmax_loss_summed_not_averaged": [
+        "conv_net_loss_gradcheck[W]",
+        "conv_net_loss_gradcheck[bW]",
+        "conv_net_loss_gradcheck[b]",
+        "conv_net_loss_gradcheck[w]",
+        "conv_net_loss_matches_reference",
+    ],
+    "conv_flipped_filter": [
+        "conv_net_loss_gradcheck[w]",
+        "conv_net_loss_matches_reference",
+        "conv_net_score_gradient_gradcheck",
+        "conv_net_scores_match_reference",
+    ],
+    "conv_dx_not_accumulated_over_overlapping_windows": [
+        "conv_net_score_gradient_gradcheck",
+    ],
+    "conv_dw_from_first_example_only": [
+        "conv_net_loss_gradcheck[w]",
+    ],
+    "conv_db_averaged_over_batch": [
+        "conv_net_loss_gradcheck[b]",
+    ],
+    "conv_numerical_backward": [
+        "conv_net_loss_fast",
+        "conv_net_score_gradient_fast",
+        "conv_net_score_gradient_gradcheck",
+    ],
+    "affine_backward_placeholder_zeros": [
+        "conv_net_loss_gradcheck[W]",
+        "conv_net_loss_gradcheck[bW]",
+        "conv_net_loss_gradcheck[b]",
+        "conv_net_loss_gradcheck[w]",
+        "conv_net_score_gradient_gradcheck",
+    ],
+    "conv_backward_placeholder_zeros": [
+        "conv_net_loss_gradcheck[b]",
+        "conv_net_loss_gradcheck[w]",
+        "conv_net_score_gradient_gradcheck",
+    ],
+    "max_pool_average_forward": [
+        "conv_net_loss_gradcheck[b]",
+        "conv_net_loss_gradcheck[w]",
+        "conv_net_loss_matches_reference",
+        "conv_net_score_gradient_gradcheck",
+        "conv_net_scores_match_reference",
+    ],
+    "max_pool_wrong_windows": [
+        "conv_net_loss_gradcheck[b]",
+        "conv_net_loss_gradcheck[w]",
+        "conv_net_loss_matches_reference",
+        "conv_net_score_gradient_gradcheck",
+        "conv_net_scores_match_reference",
+    ],
+    "max_pool_backward_spreads_over_window": [
+        "conv_net_loss_gradcheck[b]",
+        "conv_net_loss_gradcheck[w]",
+        "conv_net_score_gradient_gradcheck",
+    ],
+    "max_pool_numerical_backward": [
+        "conv_net_loss_fast",
+        "conv_net_score_gradient_fast",
+    ],
+}
+for _m in MUTANTS:
+    _m["catches"] += _CONV_NET_ALSO.get(_m["name"], [])
