@@ -67,6 +67,24 @@ def _expect_code_close(what, got, expected, tol, tol_total=None):
 # coder from context_ids and both of them: a failure there may be theirs.
 LOSS_USES = ("ctx_model",)
 ONLINE_USES = ("context_ids", "ctx_model")
+
+
+def online_property(points: float, after_learning: bool = False):
+    """Mark a property test of ``online_code_length`` (which codes with the context model).
+
+    A test that bounds the cost from below also requires the learning test
+    (``after_learning``): a coder that never learns pays one bit a symbol and would pass it.
+    """
+    requires = ("online_code_length_learns_deterministic_sources",) if after_learning else ()
+    return graded(
+        cell="online_code_length",
+        kind="property",
+        points=points,
+        uses=ONLINE_USES,
+        requires=requires,
+    )
+
+
 # The online mixer is built from mixer_forward / mixer_backward.
 MIXTURE_USES = ("mixer",)
 
@@ -357,13 +375,7 @@ def test_online_code_length_predicts_before_learning(student, ref, rng):
 # random numbers; only the data is random). Reference savings on 2000 fair flips with k = 2,
 # seeds 0..4: -31.9, -32.2, -40.4, -37.7, -38.2 bits (a loss, the price of learning).
 # It requires the learning test: a coder that never learns (1 bit a flip) saves nothing.
-@graded(
-    cell="online_code_length",
-    kind="property",
-    points=1.4,
-    uses=ONLINE_USES,
-    requires=("online_code_length_learns_deterministic_sources",),
-)
+@online_property(points=1.4, after_learning=True)
 def test_online_code_length_cannot_compress_fair_coins(student, ref):
     n = 2000
     coins = fair_coin(n, seed=2509)
@@ -381,7 +393,7 @@ def test_online_code_length_cannot_compress_fair_coins(student, ref):
 # threshold 0.05. A degree-6 LFSR (period 63) with k = 6, last 300 of 1200 bits: its 63 seeds
 # are the 63 phases of one cycle, and over all of them the reference costs 0.0549 ... 0.0601
 # -> threshold 0.15 (the test uses seed 1: 0.055).
-@graded(cell="online_code_length", kind="property", points=1.9, uses=ONLINE_USES)
+@online_property(points=1.9)
 def test_online_code_length_learns_deterministic_sources(student, ref):
     _, per = _online(student, periodic(600, [0, 0, 1, 0, 1, 1, 1]), 3, 2)
     if per[-200:].mean() > 0.05:
@@ -400,13 +412,7 @@ def test_online_code_length_learns_deterministic_sources(student, ref):
 # The same LFSR with k = 4 < 6: last 300 bits, all 63 seeds (phases): 1.037 ... 1.043
 # bits/symbol -> at least 0.95 (a short context cannot see the rule). A lower bound, so it
 # requires the learning test: a coder that never learns pays exactly 1 bit a symbol.
-@graded(
-    cell="online_code_length",
-    kind="property",
-    points=0.6,
-    uses=ONLINE_USES,
-    requires=("online_code_length_learns_deterministic_sources",),
-)
+@online_property(points=0.6, after_learning=True)
 def test_online_code_length_lfsr_looks_random_to_short_contexts(student, ref):
     _, per = _online(student, lfsr(1200, 6, seed=1), 4, 2)
     if per[-300:].mean() < 0.95:
