@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import ast
 import json
-import re
+import shutil
 from pathlib import Path
 
+from autograder.reference import source_layout
 from autograder.registry import KIT_ROOT, source_notebook
 
 GIVEN_DIR = KIT_ROOT / "given"
@@ -59,30 +60,26 @@ def answers_for(name: str) -> tuple[str, ...]:
     return ()
 
 
-def defined_names(name: str) -> set[str]:
-    """Top-level functions and classes module ``name`` defines."""
+def top_level_names(code: str) -> set[str]:
+    """The functions and classes ``code`` defines at its top level."""
     return {
         n.name
-        for n in _tree(name).body
+        for n in ast.parse(code).body
         if isinstance(n, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)
     }
 
 
+def defined_names(name: str) -> set[str]:
+    """Top-level functions and classes module ``name`` of ``given/`` defines."""
+    return top_level_names((GIVEN_DIR / f"{name}.py").read_text())
+
+
 def graded_names(assignment: str) -> set[str]:
-    """Functions and classes the assignment's answer (solution) cells define."""
-    nb = json.loads(source_notebook(assignment).read_text())
+    """Functions and classes the assignment's answer cells define (the source's, as graded)."""
     names: set[str] = set()
-    for cell in nb["cells"]:
-        if cell["cell_type"] != "code" or not cell["metadata"].get("nbgrader", {}).get("solution"):
-            continue
-        src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-        src = re.sub(r"^\s*[%!].*$", "", src, flags=re.M)
-        tree = ast.parse(src)
-        names |= {
-            n.name
-            for n in tree.body
-            if isinstance(n, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)
-        }
+    for _gid, kind, code in source_layout(assignment).run_cells:
+        if kind == "answer":
+            names |= top_level_names(code)
     return names
 
 
@@ -144,11 +141,7 @@ def _package_doc(names: list[str]) -> str:
 
 def write(assignment: str, folder: Path) -> list[Path]:
     """Write ``folder/given/`` for ``assignment`` (replacing what was there); return the files."""
-    target = folder / "given"
-    if target.exists():
-        for old in sorted(target.rglob("*"), reverse=True):
-            old.rmdir() if old.is_dir() else old.unlink()
-        target.rmdir()
+    shutil.rmtree(folder / "given", ignore_errors=True)
     written = []
     for rel, text in files_for(assignment).items():
         path = folder / rel

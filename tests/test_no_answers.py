@@ -5,7 +5,6 @@ kit code earn nothing.
 
 from __future__ import annotations
 
-import ast
 import copy
 import json
 
@@ -16,24 +15,21 @@ from autograder import given_blocks
 from autograder.registry import release_notebook
 
 
-def _defined(path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
-
-
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_given_blocks_released_with_an_assignment_hold_none_of_its_answers(aid):
     modules = given_blocks.modules_for(aid)  # raises GivenError on an answer
     graded = given_blocks.graded_names(aid)
     for path in (release_notebook(aid).parent / "given").glob("*.py"):
         assert path.stem in modules + ["__init__"], f"release/{aid}/given/{path.name} not asked for"
-        assert not _defined(path) & graded, f"release/{aid}/given/{path.name} holds answers"
+        assert not given_blocks.top_level_names(path.read_text()) & graded, (
+            f"release/{aid}/given/{path.name} holds answers"
+        )
 
 
 def test_the_student_package_defines_no_function_any_assignment_grades():
     graded = set().union(*(given_blocks.graded_names(aid) for aid in ASSIGNMENTS))
     for path in (ROOT / "s30kit").rglob("*.py"):
-        clash = _defined(path) & graded
+        clash = given_blocks.top_level_names(path.read_text()) & graded
         assert not clash, f"{path.relative_to(ROOT)} defines {sorted(clash)}, graded in the course"
 
 
@@ -78,9 +74,7 @@ def delegating_submission(aid: str) -> dict:
         if cell["cell_type"] != "code":
             continue
         src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        names = sorted(
-            n.name for n in ast.parse(src).body if isinstance(n, ast.FunctionDef | ast.ClassDef)
-        )
+        names = sorted(given_blocks.top_level_names(src))
         cell["source"] = src + "\n" + DELEGATE.format(names=names)
     return nb
 
