@@ -36,22 +36,17 @@ class NamedClearSolutions(ClearSolutions):
         template = self.code_stub[language]
         if cell.cell_type != "code" or "{function}" not in template:
             return super()._replace_solution_region(cell, language)
-        lines = cell.source.split("\n")
-        names = [
-            enclosing_function(lines, i) or "this cell's code"
-            for i, line in enumerate(lines)
-            if self.begin_solution_delimeter in line
-        ]
-        stubs = iter(names)
         saved = self.code_stub
         out: list[str] = []
         replaced = False
         try:
-            for chunk in _regions(lines, self.begin_solution_delimeter):
+            for chunk in _regions(cell.source.split("\n"), self.begin_solution_delimeter):
                 if not chunk or self.begin_solution_delimeter not in chunk[0]:
                     out.extend(chunk)
                     continue
-                self.code_stub = {**saved, language: template.replace("{function}", next(stubs))}
+                # the def enclosing this region is among the lines already written
+                name = enclosing_function(out + chunk, len(out)) or "this cell's code"
+                self.code_stub = {**saved, language: template.replace("{function}", name)}
                 piece = type(cell)(cell_type="code", source="\n".join(chunk), metadata={})
                 replaced |= super()._replace_solution_region(piece, language)
                 out.extend(piece.source.split("\n"))
