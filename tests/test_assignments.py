@@ -66,6 +66,16 @@ def test_hidden_tests_cover_all_five_kinds(aid):
 
 
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_every_hidden_test_is_named_by_some_wrong_implementation(aid):
+    """A hidden test no mutant is expected to fail could be one that cannot fail."""
+    named = set().union(*(set(m["catches"]) for m in load_catalogue(aid)))
+    unnamed = [
+        t.name for t in rubric(aid) if t.name not in named and t.name.split("[")[0] not in named
+    ]
+    assert not unnamed, f"{aid}: no catalogue mutant names {unnamed}"
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_catalogue_has_at_least_six_wrong_implementations(aid):
     catalogue = load_catalogue(aid)
     assert len(catalogue) >= 6
