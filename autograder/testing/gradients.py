@@ -7,6 +7,7 @@ differences, and a second comparison against the reference's analytic gradient.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -345,9 +346,11 @@ def loss_gradcheck(
 ) -> GradReport:
     """Whole-model check of the student's ``loss_fn(params, batch) -> (loss, grads)``.
 
-    Per parameter: ``n_coords`` sampled coordinates against centred differences of the reference
+    Per parameter: ``n_coords`` sampled coordinates against centred differences of the STUDENT's
     loss, plus one random direction (the directional derivative), so a wrong entry anywhere in the
     tensor is likely to show. The loss value itself is compared with the reference's (``"loss"``).
+    When the student's call is so slow that the full check would wait out the grading budget
+    (:func:`directional_only`), only the random direction is checked.
 
     Args:
         student, ref: the fixtures.
@@ -375,12 +378,38 @@ def loss_gradcheck(
     )
 
 
+#: A student's loss call is "slow" when it takes this many times the reference's call ...
+SLOW_FACTOR = 10.0
+#: ... and the full check would need more than this many seconds of such calls.
+SLOW_PROJECTED_S = 5.0
+
+
+def directional_only(student_s: float, ref_s: float, n_calls: int) -> bool:
+    """True when a loss gradient check should use only one random direction per parameter.
+
+    The full check calls the student's loss ``n_calls`` times. A loss whose gradient is computed
+    by finite differences costs thousands of reference calls, so the full check would wait out
+    the grading budget (tens of seconds) to reach the verdict the directional derivative alone
+    reaches in two calls per parameter: a correct gradient passes both, a wrong one fails both.
+    The cheap form is used only when the student's call is much slower than the reference's
+    (``SLOW_FACTOR``) and the full check is projected to take over ``SLOW_PROJECTED_S``; the
+    time-budget test charges the slowness itself, if it is beyond its budget.
+    """
+    return student_s > SLOW_FACTOR * ref_s and student_s * n_calls > SLOW_PROJECTED_S
+
+
 def _loss_gradcheck(student, ref, loss_fn, params, batch, n_coords, seed, tol) -> GradReport:
     rng = np.random.default_rng(seed)
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     loss, grads = expect_loss_pair(student.call(loss_fn, params, batch), loss_fn, params)
+    student_s = student.last_elapsed
     ref_fn = getattr(ref, loss_fn)
+    t0 = time.perf_counter()
     ref_loss = float(ref_fn(params, batch)[0])
+    ref_s = time.perf_counter() - t0
+    n_calls = sum(2 * min(n_coords, p.size) + 2 for p in params.values())
+    if directional_only(student_s, ref_s, n_calls):
+        n_coords = 0
 
     def student_losses(moves: list[dict]) -> list[float]:
         calls = [((dict(params, **m), batch), {}) for m in moves]
@@ -409,7 +438,8 @@ def _loss_gradcheck(student, ref, loss_fn, params, batch, n_coords, seed, tol) -
         check = compare(name, grads[name], num, tol, coords)
         if not check.problem:
             g = np.asarray(grads[name], dtype=np.float64)
-            check.rel_error = max(check.rel_error, rel_error(np.sum(g * v), dd))
+            along = rel_error(np.sum(g * v), dd)  # NaN if g holds a NaN anywhere
+            check.rel_error = max(check.rel_error, along if np.isfinite(along) else np.inf)
             ref_dd = (
                 float(ref_fn(dict(params, **{name: p + 1e-6 * v}), batch)[0])
                 - float(ref_fn(dict(params, **{name: p - 1e-6 * v}), batch)[0])

@@ -29,6 +29,15 @@ def reference_seconds(call) -> float:
     return statistics.median(times)
 
 
+def attempt_timeout(budget: float) -> float:
+    """Wall-clock seconds one timed call may run: its budget plus a margin for the round trip.
+
+    A call still running past its budget has failed that attempt whatever it would finally take,
+    so waiting longer only delays the verdict (a numerical backward would otherwise hold each
+    attempt for 1.5x its budget)."""
+    return 1.1 * budget + 0.5
+
+
 def _student_seconds(student: StudentProxy, attempt, budget: float) -> float:
     """Seconds the student's call took inside the worker (inf if it timed out); a slow result
     is retried once in a fresh worker."""
@@ -37,7 +46,7 @@ def _student_seconds(student: StudentProxy, attempt, budget: float) -> float:
         if retry:
             student.restart()
         try:
-            attempt(1.5 * budget + 1.0)
+            attempt(attempt_timeout(budget))
             elapsed = student.last_elapsed
         except StudentTimeout:
             elapsed = float("inf")

@@ -16,6 +16,23 @@ from autograder.testing.checks import Fail, expect_loss_pair
 from autograder.testing.memo import copy_inputs
 from given.optim import TrainingDiverged, train
 
+#: Steps timed before a run's pace is trusted to project its length.
+PACE_STEPS = 3
+#: A run is stopped early when its projected length exceeds this many times its limit.
+PACE_MARGIN = 2.0
+
+
+def projected_over(spent: float, done: int, steps: int, max_seconds: float) -> bool:
+    """True when a run that took ``spent`` seconds for ``done`` of ``steps`` steps is on pace to
+    take over ``PACE_MARGIN`` times ``max_seconds`` (judged after ``PACE_STEPS`` steps).
+
+    A backward by finite differences makes every step thousands of times slower; such a run would
+    hit ``max_seconds`` anyway, and projecting from its first steps reaches the same verdict
+    without waiting for it. The margin keeps a correct solution on a busy machine (whose full run
+    takes a small fraction of the limit) far from the rule.
+    """
+    return done >= PACE_STEPS and spent / done * steps > PACE_MARGIN * max_seconds
+
 
 def train_with_student(
     student: StudentProxy,
@@ -38,7 +55,9 @@ def train_with_student(
         steps, lr, clip: Adam's schedule, as in :func:`given.optim.train`.
         timeout: seconds allowed for one call.
         max_seconds: seconds allowed for the whole run (a backward computed by finite
-            differences would otherwise hold grading up for minutes, one slow step at a time).
+            differences would otherwise hold grading up for minutes, one slow step at a time);
+            a run on pace to take several times longer is stopped early
+            (:func:`projected_over`).
 
     Returns:
         The loss at every step.
@@ -49,15 +68,21 @@ def train_with_student(
     """
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     start = time.monotonic()
+    done = 0
 
     def step_fn(p, batch):
-        if time.monotonic() - start > max_seconds:
+        nonlocal done
+        spent = time.monotonic() - start
+        if spent > max_seconds or projected_over(spent, done, steps, max_seconds):
             raise Fail(
-                f"training with your {loss_fn} was stopped after {max_seconds:g} s, before "
-                f"{steps} steps finished: each step should be fast (is a gradient computed "
-                "numerically, or with Python loops over every element?)"
+                f"training with your {loss_fn} was stopped after {spent:.1f} s and {done} of "
+                f"{steps} steps: at that pace the run would take over {max_seconds:g} s, the "
+                "limit. Each step should be fast (is a gradient computed numerically, or with "
+                "Python loops over every element?)"
             )
-        return expect_loss_pair(student.call(loss_fn, p, batch, timeout=timeout), loss_fn, p)
+        result = expect_loss_pair(student.call(loss_fn, p, batch, timeout=timeout), loss_fn, p)
+        done += 1
+        return result
 
     try:
         return train(step_fn, params, batches, steps, lr=lr, clip=clip)
