@@ -42,8 +42,10 @@ def stage_backward(dout, cache):
 )
 
 # A backward that differentiates numerically through the forward (tests/mutants.py). It rebuilds
-# the inputs from the cache (b2 from the output, exactly), so it is accurate to ~1e-10 and passes
-# every gradient check; only the realistic-size time budget catches it.
+# the inputs from the cache (b1 and b2 through arctanh), so it is accurate to ~1e-10 and passes
+# every gradient check and both training tests; the realistic-size time budget catches it, and so
+# does the pipeline's exactness: gpipe_step must equal the full batch to 1e-12, which gradients
+# by finite differences are not.
 _STAGE_NUMERICAL_BACKWARD = numerical_backward(
     """    (x, W1), h1, (_, W2), out_cache = cache
     b1 = (np.arctanh(h1) - x @ W1).mean(axis=0)
@@ -176,6 +178,7 @@ MUTANTS = [
         _STAGE_BACKWARD_BODY,
         _STAGE_NUMERICAL_BACKWARD,
         "stage_backward_fast_at_realistic_size",
+        *_GPIPE_ALL,
     ),
     mutant(
         "inner_tanh_derivative_not_squared",
