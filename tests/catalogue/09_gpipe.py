@@ -229,6 +229,22 @@ MUTANTS = [
         "stage_backward_fast_at_realistic_size",
     ),
     mutant(
+        "output_bias_added_after_the_tanh",
+        "stage_code",
+        "out, cache_out = tanh_forward(z2)            # (b, d2)",
+        "out, cache_out = tanh_forward(z2 - b2)       # (b, d2)\n    out = out + b2",
+        # its backward still treats b2 as inside the tanh: db2 is wrong for its own forward
+        "stage_forward_matches_reference[middle_stage]",
+        "stage_forward_matches_reference[batch1]",
+        *_grads("db2", last=("middle",)),
+        "stage_backward_fast_at_realistic_size",
+        "model_loss_value_matches_reference",
+        "model_loss_gradcheck",
+        "model_loss_trains_like_reference",
+        *_GPIPE_ALL,
+        "gpipe_step_trains_like_the_full_batch",
+    ),
+    mutant(
         "first_bias_gradient_averaged_over_rows",
         "stage_code",
         '"db1": g1["db"]',
