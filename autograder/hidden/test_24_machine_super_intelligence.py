@@ -91,17 +91,13 @@ def _features(student, X, k):
     return ctx, evid
 
 
-def _as_beta_grad(value, what):
-    """A 0-d gradient: a 0-d array, a NumPy scalar (sent as a float) or a 1-element array."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = np.array(float(value))
-    if isinstance(value, np.ndarray) and value.size == 1 and value.ndim <= 1:
-        value = value.reshape(())
-    return expect_array(value, (), what)
+def _beta_grad(value, what):
+    """A (1,) gradient (a Python float, e.g. a NumPy scalar, is not: the contract says (1,))."""
+    return expect_array(value, (1,), what)
 
 
 def _loss_pair(value):
-    """The student's (loss, grads) from upsilon_loss, with grads['beta'] as a 0-d array."""
+    """The student's (loss, grads) from upsilon_loss, checked: a float loss, (C,) and (1,) grads."""
     if not isinstance(value, tuple) or len(value) != 2:
         raise Fail("upsilon_loss should return a pair (loss, grads)")
     loss, grads = value
@@ -112,12 +108,12 @@ def _loss_pair(value):
         raise Fail("grads['theta'] from upsilon_loss should be a 1-d array shaped like theta")
     return loss, {
         "theta": theta.astype(np.float64),
-        "beta": _as_beta_grad(grads["beta"], "grads['beta'] from upsilon_loss"),
+        "beta": _beta_grad(grads["beta"], "grads['beta'] from upsilon_loss"),
     }
 
 
 def _params(rng, C, beta=0.4):
-    return {"theta": rng.standard_normal(C), "beta": np.array(beta)}
+    return {"theta": rng.standard_normal(C), "beta": np.array([beta])}
 
 
 def _big_agent_inputs(seed=2401, E=256, T=512, k=12):
@@ -126,7 +122,7 @@ def _big_agent_inputs(seed=2401, E=256, T=512, k=12):
     C = 2**k
     return {
         "theta": rng.standard_normal(C),
-        "beta": np.array(0.5),
+        "beta": np.array([0.5]),
         "ctx": rng.integers(0, C, size=(E, T)),
         "evid": rng.integers(-4, 5, size=(E, T)).astype(np.float64),
     }
@@ -283,18 +279,18 @@ def _agent_case(ref, case):
     rng = np.random.default_rng(2405)
     _, _, _, ctx, evid = _ref_family(ref)
     if case == "family":
-        return {"theta": rng.standard_normal(8), "beta": np.array(0.7), "ctx": ctx, "evid": evid}
+        return {"theta": rng.standard_normal(8), "beta": np.array([0.7]), "ctx": ctx, "evid": evid}
     if case == "random_k4":
         return {
             "theta": rng.standard_normal(16),
-            "beta": np.array(-1.3),
+            "beta": np.array([-1.3]),
             "ctx": rng.integers(0, 16, size=(9, 13)),
             "evid": rng.integers(-3, 4, size=(9, 13)).astype(np.float64),
         }
     # "saturated": logits up to +-800, where exp overflows if computed naively.
     return {
         "theta": 40.0 * rng.standard_normal(8),
-        "beta": np.array(40.0),
+        "beta": np.array([40.0]),
         "ctx": ctx[:20],
         "evid": evid[:20],
     }
@@ -323,7 +319,7 @@ def _agent_gradcheck_inputs():
     rng = np.random.default_rng(2406)
     return {
         "theta": rng.standard_normal(16),
-        "beta": np.array(0.3),
+        "beta": np.array([0.3]),
         "ctx": rng.integers(0, 14, size=(6, 9)),
         "evid": rng.integers(-3, 4, size=(6, 9)).astype(np.float64),
     }
@@ -364,8 +360,8 @@ def test_agent_opposite_agent_and_backward_identities(student, ref):
     grads = expect_keys(
         student.call("agent_backward", dpi, cache), list(("dtheta", "dbeta")), "agent_backward"
     )
-    dbeta = _as_beta_grad(grads["dbeta"], "dbeta")
-    if dbeta != 0.0:
+    dbeta = _beta_grad(grads["dbeta"], "dbeta")
+    if dbeta[0] != 0.0:
         raise Fail("with all evidence zero, beta does not affect pi: dbeta should be exactly 0")
     dtheta = expect_array(grads["dtheta"], (16,), "dtheta")
     if np.any(dtheta[14:] != 0.0):
@@ -560,7 +556,7 @@ def test_upsilon_loss_opposite_agent(student, ref):
                 f"grads['{name}'] of the opposite agent (-theta, -beta) should equal the agent's "
                 "own (their losses add up to a constant)"
             )
-    zero = {"theta": np.zeros(8), "beta": np.array(0.0)}
+    zero = {"theta": np.zeros(8), "beta": np.zeros(1)}
     if abs(_loss_pair(student.call("upsilon_loss", zero, data))[0] - 0.5) > 1e-12:
         raise Fail("at theta = 0, beta = 0 the agent is a fair coin: the loss should be 1/2")
 
@@ -586,7 +582,7 @@ def _train_student(student, data, params, steps, lr, max_seconds=20.0):
 @graded(cell="upsilon_loss", kind="training", points=1.5, uses=LOSS_USES)
 def test_upsilon_loss_trains_like_reference(student, ref):
     data = _loss_data(ref)
-    start = {"theta": np.zeros(8), "beta": np.array(0.0)}
+    start = {"theta": np.zeros(8), "beta": np.zeros(1)}
     copy = {k: v.copy() for k, v in start.items()}
     curve = _train_student(student, data, copy, 40, 0.1)
     ref_curve = train(ref.upsilon_loss, {k: v.copy() for k, v in start.items()}, lambda s: data, 40, lr=0.1)
