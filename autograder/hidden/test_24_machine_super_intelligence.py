@@ -307,7 +307,7 @@ def test_agent_forward_matches_reference(student, ref, case):
     inputs = _agent_case(ref, case)
     pi, _ = call_forward(student, "agent_forward", n_outputs=1, **inputs)
     expect_inputs_unchanged(student, "agent_forward")
-    # Reference vs the variants (explicit 1/(1+exp(-z)) with clipping, tanh form): <= 2e-16.
+    # Reference vs the variants (a tanh sigmoid): <= 8.8e-17.
     expect_close(
         f"pi ({case}, theta of {inputs['theta'].size} contexts)",
         pi,
@@ -327,7 +327,7 @@ def _agent_gradcheck_inputs():
     }
 
 
-# Reference, 10 upstream seeds: dtheta <= 4.1e-10, dbeta <= 2.3e-10 against centred
+# Reference, 10 upstream seeds: dtheta <= 7.1e-11, dbeta <= 1.6e-10 against centred
 # differences of its own forward (tolerance 1e-7).
 @graded(cell="agent", kind="gradcheck", points=1.5)
 @pytest.mark.parametrize("grad", ["dtheta", "dbeta"])
@@ -345,7 +345,7 @@ def test_agent_backward_gradcheck(student, ref, memo, grad):
     expect_gradient(res, grad)
 
 
-# Reference: exact identities (max deviation 0 and 1.1e-16 here).
+# Reference and variants: |pi + pi(opposite) - 1| <= 2.2e-16; dbeta and the unused dtheta are 0.0.
 @graded(cell="agent", kind="property", points=1.0)
 def test_agent_opposite_agent_and_backward_identities(student, ref):
     inputs = _agent_gradcheck_inputs()
@@ -376,8 +376,8 @@ def test_agent_opposite_agent_and_backward_identities(student, ref):
 
 
 # 4 096 contexts and 131 072 steps: a finite-difference backward needs 8 194 forward passes
-# (~2-4 ms each: 20-30 s); the reference backward takes 1-3 ms on the shared 2-core machine, so
-# the budget is the 2 s floor.
+# (37 ms each on the shared, loaded 2-core machine: minutes); the reference backward takes
+# 0.3 ms, so the budget is the 2 s floor.
 @graded(
     cell="agent",
     kind="integrity",
@@ -400,7 +400,7 @@ def test_value_forward_matches_reference(student, ref, case):
     pi = rng.uniform(size=X.shape)
     V, _ = call_forward(student, "value_forward", pi, X, n_outputs=1)
     expect_inputs_unchanged(student, "value_forward")
-    # Reference vs the variants: <= 2.2e-16.
+    # Reference vs the variants: identical (difference 0.0).
     expect_close(f"V for X of shape {X.shape}", V, ref.value_forward(pi, X)[0], tol=1e-10)
 
 
@@ -416,7 +416,7 @@ def test_value_backward_gradcheck(student, ref, memo):
     expect_gradient(res, "dpi")
 
 
-# Reference: exact up to rounding (largest deviation 2.2e-16).
+# Reference and variants: exact up to rounding (largest deviation 1.1e-16).
 @graded(cell="value", kind="property", points=1.0)
 def test_value_opposite_agent_and_normalisation(student, ref):
     rng = np.random.default_rng(2410)
@@ -443,8 +443,8 @@ def test_value_opposite_agent_and_normalisation(student, ref):
         )
 
 
-# 131 072 steps: a finite-difference backward needs 262 144 forward passes (minutes); the
-# reference backward takes 0.5-2 ms, so the budget is the 2 s floor.
+# 131 072 steps: a finite-difference backward needs 262 144 forward passes (26 ms each under
+# load: hours); the reference backward takes 1.3 ms, so the budget is the 2 s floor.
 @graded(
     cell="value",
     kind="integrity",
@@ -475,7 +475,7 @@ def test_upsilon_loss_value_matches_reference(student, ref):
         data = _loss_data(ref, evidence)
         params = _params(rng, 8)
         loss, _ = _loss_pair(student.call("upsilon_loss", params, data))
-        # Reference vs the variants: <= 2.2e-16 (relative).
+        # Reference vs the variants: <= 1.1e-16.
         expect_close(
             f"the loss {'with' if evidence else 'without'} evidence",
             np.array(loss),
@@ -530,8 +530,8 @@ def _loss_gradcheck(student, ref):
     return checks
 
 
-# Reference, 5 parameter seeds: theta <= 3.4e-09, beta <= 1.2e-09 (every coordinate and a random
-# direction) against centred differences of its own loss (tolerance 1e-6).
+# Reference, 5 parameter seeds: theta <= 1.2e-09, beta <= 2.3e-10 (every coordinate) against
+# centred differences of its own loss (tolerance 1e-6); the random direction is of the same order.
 @graded(cell="upsilon_loss", kind="gradcheck", points=0.75, uses=LOSS_USES)
 @pytest.mark.parametrize("param", list(PARAMS))
 def test_upsilon_loss_gradcheck(student, ref, memo, param):
@@ -544,7 +544,8 @@ def test_upsilon_loss_gradcheck(student, ref, memo, param):
     )
 
 
-# Reference: L + L(opposite) - 1 = 1.1e-16, gradient difference 0.0; L(0, 0) = 0.5 exactly.
+# Reference and variants: L + L(opposite) - 1 = 0.0, gradient difference <= 5.6e-17,
+# |L(0, 0) - 1/2| <= 2.2e-16.
 @graded(cell="upsilon_loss", kind="property", points=1.0, uses=LOSS_USES)
 def test_upsilon_loss_opposite_agent(student, ref):
     rng = np.random.default_rng(2414)
@@ -559,7 +560,7 @@ def test_upsilon_loss_opposite_agent(student, ref):
             "agent is right exactly where the agent is wrong"
         )
     for name in PARAMS:
-        # Reference and variants: identical to rounding (difference <= 1e-17); a backward by
+        # Reference and variants: identical to rounding (difference <= 5.6e-17); a backward by
         # numerical differences is ~1e-10 off, which is not what this identity is about.
         scale = max(1e-12, np.abs(grads[name]).max())
         if np.abs(grads[name] - grads_f[name]).max() > 1e-8 * scale:
@@ -599,17 +600,19 @@ def test_upsilon_loss_trains_like_reference(student, ref):
     ref_curve = train(
         ref.upsilon_loss, {k: v.copy() for k, v in start.items()}, lambda s: data, 40, lr=0.1
     )
-    # Reference: the loss falls from 0.5 to 0.103 after 40 steps (mean of the last 5: 0.106,
-    # ratio 0.21); from 5 random starts the ratio of the last 5 to the first is 0.17-0.24.
+    # Reference: the loss falls from 0.5 to 0.094 after 40 steps (mean of the last 5 over the
+    # first: 0.188; the run is deterministic). A fair coin stays at ratio 1.
     expect_loss_decreases(curve, 0.3, 40)
-    # The catalogue's variants (np.add.at, a loop over contexts, a dict cache, a loss that
-    # computes the value inline) follow the reference run within 2e-15 (relative) over 40 steps.
+    # The catalogue's variants (np.add.at with a tanh sigmoid and a dict cache, a loop over
+    # contexts, np.where values, a loss that computes the value inline, ...) follow the reference
+    # run within 3.3e-15 (relative) over 40 steps. Adam is blind to a constant factor in the
+    # gradient (a missing 1/T): the gradient checks catch that, not this test.
     expect_curve_tracks(curve, ref_curve, 1e-6, what="the training curve with your upsilon_loss")
 
 
 # The agent at the realistic size of its timing test: a numerical gradient needs 8 194 loss
-# evaluations (~3-6 ms each); the reference loss and gradient take 4-10 ms here, so the budget is
-# the 2 s floor (50 x 10 ms = 0.5 s).
+# evaluations (~60 ms each under load: minutes); the reference loss and gradient take 62 ms
+# here, so the budget is max(2 s, 50 x 62 ms = 3.1 s).
 @graded(
     cell="upsilon_loss",
     kind="integrity",
@@ -661,7 +664,7 @@ def test_best_table_agent_matches_reference(student, ref, case):
     table, ups = _best_table(student, ctx, X, w, n_ctx)
     ref_table, ref_ups = ref.best_table_agent(ctx, X, w, n_ctx)
     # Where the weighted vote is (numerically) a tie any entry is optimal: only decided contexts
-    # are compared. Smallest |vote| of a decided context in these cases: 2.0e-4.
+    # are compared. Smallest |vote| of a decided context in these cases: 4.8e-3 and 2.7e-3.
     decided = np.abs(_votes(ctx, X, w, n_ctx)) > 1e-9
     if np.any(table[decided] != ref_table[decided]):
         c = int(np.flatnonzero(decided & (table != ref_table))[0])
@@ -669,7 +672,7 @@ def test_best_table_agent_matches_reference(student, ref, case):
             f"best_table_agent ({case}): the entry for context {c} is not the weighted majority "
             "of the bits that followed that context (1.0 or 0.0)"
         )
-    # Reference vs the variants: <= 2.2e-16.
+    # Reference vs the variants: identical (difference 0.0).
     expect_close(f"upsilon ({case})", np.array(ups), np.array(ref_ups), tol=1e-10)
 
 
@@ -683,7 +686,7 @@ def test_best_table_agent_beats_every_deterministic_table(student, ref):
         tables = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float64)  # (256, 8)
         ups_all = np.array([w @ ref.value_forward(t[ctx], X)[0] for t in tables])
         own = w @ ref.value_forward(table[ctx], X)[0]
-        # Reference: |upsilon - max| <= 2.2e-16 and |own - upsilon| <= 1.1e-16.
+        # Reference and variants: |upsilon - max| <= 1.1e-16, |own - upsilon| <= 1.1e-16.
         if abs(own - ups) > 1e-10:
             raise Fail(
                 "the upsilon returned by best_table_agent is not the Upsilon of the table it "
@@ -737,7 +740,7 @@ def test_bayes_agent_matches_reference(student, ref, case):
     X, w = _bayes_case(ref, case)
     p = _bayes(student, X, w)
     expect_inputs_unchanged(student, "bayes_agent")
-    # Reference vs the variants (loops over pairs, prefix codes): <= 4.4e-16.
+    # Reference vs the variant (prefix keys in a dict): <= 9.7e-17.
     expect_close(f"p ({case}, {X.shape[0]} environments)", p, ref.bayes_agent(X, w), tol=1e-10)
 
 
@@ -783,7 +786,8 @@ def test_bayes_agent_greedy_is_optimal(student, ref):
     ups = w @ ref.value_forward(greedy, X)[0]
     p_ref = ref.bayes_agent(X, w)
     best = w @ ref.value_forward(np.where(p_ref > 0.5, 1.0, np.where(p_ref < 0.5, 0.0, 0.5)), X)[0]
-    # Reference: identical (difference 0); the best table agent is 0.11-0.14 lower here.
+    # Reference: identical (difference 0); the best table agent is 0.33-0.37 lower with random
+    # weights (5 seeds).
     if ups < best - 1e-10:
         raise Fail(
             f"the agent that acts greedily on your predictions has Upsilon {ups:.4f}, below the "
