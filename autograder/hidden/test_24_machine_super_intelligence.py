@@ -152,6 +152,7 @@ def test_environment_family_matches_reference(student, ref, case):
             "environment; order them by period, then by the pattern read as a binary number "
             "(p[0] most significant)"
         )
+    # Reference vs the variant (rotations, np.exp2): identical (difference 0.0), up to period 8.
     expect_close(f"K of environment_family({max_period}, {T})", K, K_ref, tol=1e-12)
     expect_close(f"w of environment_family({max_period}, {T})", w, w_ref, tol=1e-12)
 
@@ -765,6 +766,7 @@ def test_bayes_agent_never_looks_ahead(student, ref):
     X, _, _ = ref.environment_family(4, 10)
     w = _random_weights(np.random.default_rng(2420), X.shape[0])
     p = _bayes(student, X, w)
+    # Reference: largest spread within a group 5.6e-17; the variant (prefix keys): 0.0.
     for t in range(X.shape[1]):
         _, group = np.unique(X[:, :t], axis=0, return_inverse=True)
         group = np.asarray(group).ravel()
