@@ -22,6 +22,12 @@ def test_nested_numeric_values_roundtrip_exactly():
     assert out["b"] == (1, 2.5, None, "s") and out["c"] == [3]
 
 
+def test_arrays_keep_their_shape_zero_dimensional_ones_too():
+    for arr in (np.array(2.5), np.zeros((0, 3)), np.arange(6.0).reshape(2, 3).T):
+        out = roundtrip(arr)
+        assert out.shape == arr.shape and np.array_equal(out, arr)
+
+
 def test_unknown_objects_become_handles_in_the_worker():
     kept = []
 

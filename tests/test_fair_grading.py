@@ -11,6 +11,7 @@ from conftest import answer_cell, grade_notebook, load_catalogue, mutate, soluti
 
 from autograder.plugin import apply_dependencies
 from autograder.student import StudentSession
+from autograder.testing.checks import expect_loss_pair
 
 CELLS = [
     ("setup:setup", "import numpy as np"),
@@ -122,3 +123,9 @@ def test_a_downstream_test_of_a_correct_function_names_the_upstream_bug(tmp_path
     downstream = status["mlp_loss_trains_like_reference"]
     assert downstream["status"] == "failed"
     assert "uses your code of grade cell(s) 'mlp'" in downstream["message"], downstream["message"]
+
+
+def test_a_scalar_parameter_may_have_a_python_number_as_its_gradient():
+    params = {"beta": np.array(1.0), "W": np.ones(2)}
+    loss, grads = expect_loss_pair((1.0, {"beta": 0.5, "W": np.zeros(2)}), "f", params)
+    assert loss == 1.0 and grads["beta"].shape == () and float(grads["beta"]) == 0.5

@@ -45,7 +45,8 @@ class ChannelClosed(Exception):
 
 def _array_bytes(arr: np.ndarray) -> bytes:
     buf = io.BytesIO()
-    np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
+    # ascontiguousarray returns at least one dimension: reshape so a 0-d array stays 0-d
+    np.lib.format.write_array(buf, np.ascontiguousarray(arr).reshape(arr.shape), allow_pickle=False)
     return buf.getvalue()
 
 

@@ -89,18 +89,24 @@ def expect_array(value, shape: tuple[int, ...], what: str) -> np.ndarray:
     return arr
 
 
-def expect_array_shape_only(value, shape: tuple[int, ...], what: str) -> None:
+def expect_array_shape_only(value, shape: tuple[int, ...], what: str) -> np.ndarray:
     """Like :func:`expect_array` but lets NaN through (training reports divergence itself).
+
+    Returns:
+        ``value`` (a Python number, accepted for ``shape == ()``, as a 0-d float64 array).
 
     Raises:
         Fail: not a numeric array, or the wrong shape.
     """
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and shape == ():
+        value = np.asarray(value, dtype=np.float64)
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "iuf":
         raise Fail(
             f"{what} should be a float array of shape {tuple(shape)}, got a {type_name(value)}"
         )
     if value.shape != tuple(shape):
         raise Fail(f"{what} has shape {value.shape}, expected {tuple(shape)}")
+    return value
 
 
 def expect_close(what: str, got, expected: np.ndarray, tol: float = 1e-8) -> np.ndarray:
@@ -214,9 +220,9 @@ def expect_loss_pair(value, fn: str, params: dict) -> tuple[float, dict]:
         raise Fail(f"{fn} should return a pair (loss, grads), got a {type_name(value)}")
     loss, grads = value
     loss = float(expect_array(loss, (), f"the loss returned by {fn}"))
-    grads = expect_keys(grads, list(params), f"the grads dict returned by {fn}")
+    grads = dict(expect_keys(grads, list(params), f"the grads dict returned by {fn}"))
     for k, p in params.items():
-        expect_array_shape_only(grads[k], p.shape, f"grads[{k!r}] from {fn}")
+        grads[k] = expect_array_shape_only(grads[k], np.shape(p), f"grads[{k!r}] from {fn}")
     return loss, grads
 
 
