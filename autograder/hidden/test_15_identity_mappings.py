@@ -78,7 +78,9 @@ def _stack_inputs(rng, B, H, L, unit="pre", lam=1.0):
 
 
 def _grads(student, backward, dout, cache, keys):
-    return expect_keys(student.call(backward, dout, cache), keys, f"the dict returned by {backward}")
+    return expect_keys(
+        student.call(backward, dout, cache), keys, f"the dict returned by {backward}"
+    )
 
 
 def _forward_out(student, fn, inputs, shape):
@@ -132,8 +134,9 @@ def test_batchnorm_train_forward_matches_reference(student, ref, rng, case):
     out = _forward_out(student, "batchnorm_forward", inputs, (B, H))
     expect_inputs_unchanged(student, "batchnorm_forward")
     # Reference vs the catalogue's variants (step-by-step graph, einsum, np.var): <= 4e-16.
-    expect_close(f"training-mode output for B={B}, H={H}", out,
-                 ref.batchnorm_forward(**inputs)[0], tol=1e-10)
+    expect_close(
+        f"training-mode output for B={B}, H={H}", out, ref.batchnorm_forward(**inputs)[0], tol=1e-10
+    )
 
 
 @graded(cell="batchnorm", kind="forward", points=0.5)
@@ -144,30 +147,43 @@ def test_batchnorm_eval_forward_matches_reference(student, ref, rng, case):
     inputs.update(mean=rng.standard_normal(H), var=0.5 + rng.random(H))
     out = _forward_out(student, "batchnorm_forward", inputs, (B, H))
     expect_inputs_unchanged(student, "batchnorm_forward")
-    expect_close(f"evaluation-mode output for B={B}, H={H}", out,
-                 ref.batchnorm_forward(**inputs)[0], tol=1e-10)
+    expect_close(
+        f"evaluation-mode output for B={B}, H={H}",
+        out,
+        ref.batchnorm_forward(**inputs)[0],
+        tol=1e-10,
+    )
 
 
-# Reference, 10 upstream seeds: dx 3.1e-11, dgamma 1.2e-11, dbeta 8.9e-12 at most against
+# Reference, 10 upstream seeds: dx 9.4e-11, dgamma 1.8e-11, dbeta 2.5e-11 at most against
 # centred differences of its own forward (tolerance 1e-7).
 @graded(cell="batchnorm", kind="gradcheck", points=1.0)
 @pytest.mark.parametrize("grad", ["dx", "dgamma", "dbeta"])
 def test_batchnorm_train_gradcheck(student, ref, memo, grad):
     inputs = _bn_inputs(np.random.default_rng(1501), 7, 5)
-    res = layer_gradcheck(student, ref, "batchnorm_forward", "batchnorm_backward", inputs,
-                          seed=15, memo=memo)
+    res = layer_gradcheck(
+        student, ref, "batchnorm_forward", "batchnorm_backward", inputs, seed=15, memo=memo
+    )
     expect_gradient(res, grad)
 
 
-# Reference, 10 upstream seeds: at most 1.5e-11 (tolerance 1e-7).
+# Reference, 10 upstream seeds: dx 5.1e-11, dgamma 1.2e-11, dbeta 8.6e-11 at most (tolerance 1e-7).
 @graded(cell="batchnorm", kind="gradcheck", points=0.5)
 @pytest.mark.parametrize("grad", ["dx", "dgamma", "dbeta"])
 def test_batchnorm_eval_gradcheck(student, ref, memo, grad):
     rng = np.random.default_rng(1502)
     inputs = _bn_inputs(rng, 6, 4)
     inputs.update(mean=rng.standard_normal(4), var=0.5 + rng.random(4))
-    res = layer_gradcheck(student, ref, "batchnorm_forward", "batchnorm_backward", inputs,
-                          wrt=["x", "gamma", "beta"], seed=16, memo=memo)
+    res = layer_gradcheck(
+        student,
+        ref,
+        "batchnorm_forward",
+        "batchnorm_backward",
+        inputs,
+        wrt=["x", "gamma", "beta"],
+        seed=16,
+        memo=memo,
+    )
     expect_gradient(res, grad)
 
 
@@ -179,18 +195,23 @@ def test_batchnorm_train_output_is_normalised_and_shift_invariant(student, ref, 
     # Reference: |column mean - beta| <= 1.8e-15, |column variance - gamma^2 var/(var+eps)|
     # relative <= 6e-16.
     if np.abs(out.mean(axis=0) - inputs["beta"]).max() > 1e-10:
-        raise Fail("in training mode every column of batchnorm_forward's output should have "
-                   "mean beta (the batch mean is subtracted)")
+        raise Fail(
+            "in training mode every column of batchnorm_forward's output should have "
+            "mean beta (the batch mean is subtracted)"
+        )
     var = inputs["x"].var(axis=0)
     want = inputs["gamma"] ** 2 * var / (var + 1e-5)
     if np.abs(out.var(axis=0) / want - 1.0).max() > 1e-8:
-        raise Fail("in training mode every column of the output should have variance "
-                   "gamma^2 var / (var + eps), with var the biased (divide by B) batch variance")
+        raise Fail(
+            "in training mode every column of the output should have variance "
+            "gamma^2 var / (var + eps), with var the biased (divide by B) batch variance"
+        )
     shifted = dict(inputs, x=inputs["x"] + rng.standard_normal(H) * 10.0)
     moved = _forward_out(student, "batchnorm_forward", shifted, (B, H))
     # Reference: relative change 2.4e-15 after adding a constant of size ~10 to each column.
-    expect_close("the training-mode output after adding a constant to every column", moved, out,
-                 tol=1e-10)
+    expect_close(
+        "the training-mode output after adding a constant to every column", moved, out, tol=1e-10
+    )
 
 
 @graded(cell="batchnorm", kind="property", points=0.5)
@@ -201,8 +222,10 @@ def test_batchnorm_train_dx_columns_sum_to_zero(student, ref, rng):
     dx = expect_array(g["dx"], (8, 5), "dx")
     # Reference, 20 seeds: |column sum| / ||dx|| <= 2.2e-16.
     if np.abs(dx.sum(axis=0)).max() > 1e-10 * max(np.linalg.norm(dx), 1e-300):
-        raise Fail("in training mode every column of batchnorm_backward's dx should sum to 0 over "
-                   "the batch (shifting a column does not change the output), for any upstream")
+        raise Fail(
+            "in training mode every column of batchnorm_backward's dx should sum to 0 over "
+            "the batch (shifting a column does not change the output), for any upstream"
+        )
     if np.linalg.norm(dx) == 0.0:
         raise Fail("batchnorm_backward's dx is zero for a random upstream in training mode")
 
@@ -216,21 +239,23 @@ def test_batchnorm_eval_rows_independent_and_own_statistics_match_training(stude
     part = dict(inputs, x=inputs["x"][:3])
     out3 = _forward_out(student, "batchnorm_forward", part, (3, H))
     # Reference: identical rows (difference 0.0).
-    expect_close("evaluation-mode output of the first 3 rows given alone", out3, out[:3],
-                 tol=1e-12)
+    expect_close("evaluation-mode output of the first 3 rows given alone", out3, out[:3], tol=1e-12)
     own = dict(inputs, mean=inputs["x"].mean(axis=0), var=inputs["x"].var(axis=0))
     train_in = {k: inputs[k] for k in ("x", "gamma", "beta")}
     a = _forward_out(student, "batchnorm_forward", own, (B, H))
     b = _forward_out(student, "batchnorm_forward", train_in, (B, H))
     # Reference: relative difference 2.1e-16 (the same arithmetic on the same statistics).
-    expect_close("evaluation mode with the batch's own mean and biased variance, against "
-                 "training mode", a, b, tol=1e-12)
+    expect_close(
+        "evaluation mode with the batch's own mean and biased variance, against training mode",
+        a,
+        b,
+        tol=1e-12,
+    )
 
 
-# x (256, 256): the reference backward takes ~2 ms (budget: the 2 s floor); centred differences
-# need 2 x 65 792 forward calls of ~1 ms (about two minutes).
-@graded(cell="batchnorm", kind="integrity", points=0.5,
-        requires=("batchnorm_train_gradcheck",))
+# x (256, 256): the reference backward takes ~3.5 ms on the loaded 2-core machine (budget: the
+# 2 s floor); centred differences need 2 x 66 048 forward calls of ~4 ms (minutes).
+@graded(cell="batchnorm", kind="integrity", points=0.5, requires=("batchnorm_train_gradcheck",))
 def test_batchnorm_train_backward_fast(student, ref):
     inputs = _bn_inputs(np.random.default_rng(1503), 256, 256)
     expect_backward_fast(student, ref, "batchnorm_forward", "batchnorm_backward", inputs)
@@ -255,23 +280,28 @@ def test_preact_unit_forward_matches_reference(student, ref, rng, case):
     inputs = _unit_inputs(rng, B, H, lam)
     out = _forward_out(student, "preact_unit_forward", inputs, (B, H))
     expect_inputs_unchanged(student, "preact_unit_forward")
-    expect_close(f"the output for B={B}, H={H}, lam={lam}", out,
-                 ref.preact_unit_forward(**inputs)[0], tol=1e-10)
+    expect_close(
+        f"the output for B={B}, H={H}, lam={lam}",
+        out,
+        ref.preact_unit_forward(**inputs)[0],
+        tol=1e-10,
+    )
 
 
 def _unit_gradcheck_inputs(seed, lam):
-    # Every ReLU input is at least 6e-3 from 0 on these inputs (seed 1505: 6.6e-3, seed 1506:
-    # 7.4e-3; steps are 1e-5), so centred differences never straddle a kink.
+    # Every ReLU input is at least 5e-3 from 0 on these inputs (seed 1505, pre: 5.1e-2; seed 1506,
+    # post: 5.5e-3; steps are 1e-5), so centred differences never straddle a kink.
     return _unit_inputs(np.random.default_rng(seed), 7, 4, lam)
 
 
-# Reference, these inputs and 10 upstream seeds: every tensor <= 6.1e-10 (tolerance 1e-7).
+# Reference, these inputs and 10 upstream seeds: every tensor <= 1.3e-10 (tolerance 1e-7).
 @graded(cell="preact_unit", kind="gradcheck", points=0.5, uses=BN_USES)
 @pytest.mark.parametrize("grad", UNIT_GRADS)
 def test_preact_unit_backward_gradcheck(student, ref, memo, grad):
     inputs = _unit_gradcheck_inputs(1505, 0.5)
-    res = layer_gradcheck(student, ref, "preact_unit_forward", "preact_unit_backward", inputs,
-                          seed=17, memo=memo)
+    res = layer_gradcheck(
+        student, ref, "preact_unit_forward", "preact_unit_backward", inputs, seed=17, memo=memo
+    )
     expect_gradient(res, grad)
 
 
@@ -285,16 +315,21 @@ def test_preact_unit_with_zero_last_weights_is_the_identity(student, ref, rng):
         out = expect_array(out, (B, H), "the output of preact_unit_forward")
         # Exact in floating point: lam * x + 0 (reference: difference 0.0).
         if not np.array_equal(out, lam * inputs["x"]):
-            raise Fail(f"with W2 = 0 (and lam = {lam}) a pre-activation unit should be exactly "
-                       f"x -> {lam} x, whatever its other parameters; the largest difference is "
-                       f"{np.abs(out - lam * inputs['x']).max():.2e}")
+            raise Fail(
+                f"with W2 = 0 (and lam = {lam}) a pre-activation unit should be exactly "
+                f"x -> {lam} x, whatever its other parameters; the largest difference is "
+                f"{np.abs(out - lam * inputs['x']).max():.2e}"
+            )
         dout = rng.standard_normal((B, H))
-        dx = expect_array(_grads(student, "preact_unit_backward", dout, cache, ["dx"])["dx"],
-                          (B, H), "dx")
+        dx = expect_array(
+            _grads(student, "preact_unit_backward", dout, cache, ["dx"])["dx"], (B, H), "dx"
+        )
         if not np.array_equal(dx, lam * dout):
-            raise Fail(f"with W2 = 0 (and lam = {lam}) preact_unit_backward's dx should be "
-                       f"exactly {lam} * dout; the largest difference is "
-                       f"{np.abs(dx - lam * dout).max():.2e}")
+            raise Fail(
+                f"with W2 = 0 (and lam = {lam}) preact_unit_backward's dx should be "
+                f"exactly {lam} * dout; the largest difference is "
+                f"{np.abs(dx - lam * dout).max():.2e}"
+            )
 
 
 @graded(cell="preact_unit", kind="property", points=0.5, uses=BN_USES)
@@ -303,8 +338,12 @@ def test_preact_unit_output_is_lam_x_plus_residual(student, ref, rng):
     out = _forward_out(student, "preact_unit_forward", inputs, (6, 4))
     F = _forward_out(student, "preact_unit_forward", dict(inputs, lam=0.0), (6, 4))
     # Reference, 20 seeds: |out - (0.5 x + F)| / |out| <= 1.1e-16.
-    expect_close("the output at lam = 0.5 against 0.5 x + (the output at lam = 0)", out,
-                 0.5 * inputs["x"] + F, tol=1e-12)
+    expect_close(
+        "the output at lam = 0.5 against 0.5 x + (the output at lam = 0)",
+        out,
+        0.5 * inputs["x"] + F,
+        tol=1e-12,
+    )
 
 
 @graded(cell="preact_unit", kind="property", points=0.5, uses=BN_USES)
@@ -314,38 +353,57 @@ def test_preact_unit_shortcut_passes_the_upstream_on(student, ref, rng):
     dout = rng.standard_normal((B, H))
     dx = {}
     for lam in (0.5, 0.0):
-        _, cache = call_forward(student, "preact_unit_forward", n_outputs=1,
-                                **dict(inputs, lam=lam))
+        _, cache = call_forward(
+            student, "preact_unit_forward", n_outputs=1, **dict(inputs, lam=lam)
+        )
         g = _grads(student, "preact_unit_backward", dout, cache, ["dx"])
         dx[lam] = expect_array(g["dx"], (B, H), "dx")
     diff = dx[0.5] - dx[0.0]
     # Reference, 20 seeds: |diff - 0.5 dout| <= 4.4e-16 * max|dx|.
     if np.abs(diff - 0.5 * dout).max() > 1e-12 * max(1.0, np.abs(dx[0.0]).max()):
-        raise Fail("dx at lam = 0.5 minus dx at lam = 0 should be exactly 0.5 * dout (the "
-                   "shortcut passes the upstream gradient on, scaled by lam); it is not")
+        raise Fail(
+            "dx at lam = 0.5 minus dx at lam = 0 should be exactly 0.5 * dout (the "
+            "shortcut passes the upstream gradient on, scaled by lam); it is not"
+        )
 
 
 # Compared with the reference's analytic gradient at the reference's forward, so it counts only
 # when the forward matches and the backward passes its gradient check.
-@graded(cell="preact_unit", kind="integrity", points=0.5,
-        requires=("preact_unit_forward_matches_reference", "preact_unit_backward_gradcheck"))
+@graded(
+    cell="preact_unit",
+    kind="integrity",
+    points=0.5,
+    requires=("preact_unit_forward_matches_reference", "preact_unit_backward_gradcheck"),
+)
 def test_preact_unit_backward_at_relu_kinks(student, ref, rng):
     # Row 0 of the first ReLU's input and row 1 of the second's sit within 1e-8 of 0 (random
     # side). An analytic backward is exact there; centred differences (step ~1e-5) straddle the
     # kink and return about half the slope. Reference vs the catalogue's variants: <= 3e-15;
     # a backward through a numerical batchnorm (accurate to ~1e-9) also passes at 1e-6.
     inputs = _near_kinks(ref, "pre", _unit_inputs(rng, 6, 5, 1.0), rng)
-    expect_backward_like_reference(student, ref, "preact_unit_forward", "preact_unit_backward",
-                                   inputs, [rng.standard_normal((6, 5))], UNIT_GRADS,
-                                   "with ReLU inputs 1e-8 from the kink", tol=1e-6)
+    expect_backward_like_reference(
+        student,
+        ref,
+        "preact_unit_forward",
+        "preact_unit_backward",
+        inputs,
+        [rng.standard_normal((6, 5))],
+        UNIT_GRADS,
+        "with ReLU inputs 1e-8 from the kink",
+        tol=1e-6,
+    )
 
 
-# B = 256, H = 64: the reference backward takes ~1.5 ms (budget: the 2 s floor); centred
-# differences need 2 x 24 832 forward calls of ~1 ms.
-@graded(cell="preact_unit", kind="integrity", points=0.5,
-        requires=("preact_unit_backward_gradcheck",))
+# B = 8, H = 128: the reference backward takes ~1 ms (budget: the 2 s floor); centred
+# differences through the unit need 2 x 34 304 unit forwards (5-10 s). Small B and large H on
+# purpose: a backward that is analytic but calls a numerical batchnorm_backward needs only
+# 2 x 2 x 1 280 batchnorm forwards here (~0.2 s; the batchnorm tests charge it), so this test
+# charges the unit's own backward.
+@graded(
+    cell="preact_unit", kind="integrity", points=0.5, requires=("preact_unit_backward_gradcheck",)
+)
 def test_preact_unit_backward_fast(student, ref):
-    inputs = _unit_inputs(np.random.default_rng(1507), 256, 64)
+    inputs = _unit_inputs(np.random.default_rng(1507), 8, 128)
     expect_backward_fast(student, ref, "preact_unit_forward", "preact_unit_backward", inputs)
 
 
@@ -360,17 +418,22 @@ def test_postact_unit_forward_matches_reference(student, ref, rng, case):
     inputs = _unit_inputs(rng, B, H, lam)
     out = _forward_out(student, "postact_unit_forward", inputs, (B, H))
     expect_inputs_unchanged(student, "postact_unit_forward")
-    expect_close(f"the output for B={B}, H={H}, lam={lam}", out,
-                 ref.postact_unit_forward(**inputs)[0], tol=1e-10)
+    expect_close(
+        f"the output for B={B}, H={H}, lam={lam}",
+        out,
+        ref.postact_unit_forward(**inputs)[0],
+        tol=1e-10,
+    )
 
 
-# Reference, these inputs and 10 upstream seeds: every tensor <= 4.0e-10 (tolerance 1e-7).
+# Reference, these inputs and 10 upstream seeds: every tensor <= 2.3e-10 (tolerance 1e-7).
 @graded(cell="postact_unit", kind="gradcheck", points=0.5, uses=BN_USES)
 @pytest.mark.parametrize("grad", UNIT_GRADS)
 def test_postact_unit_backward_gradcheck(student, ref, memo, grad):
     inputs = _unit_gradcheck_inputs(1506, 0.5)
-    res = layer_gradcheck(student, ref, "postact_unit_forward", "postact_unit_backward", inputs,
-                          seed=18, memo=memo)
+    res = layer_gradcheck(
+        student, ref, "postact_unit_forward", "postact_unit_backward", inputs, seed=18, memo=memo
+    )
     expect_gradient(res, grad)
 
 
@@ -386,30 +449,46 @@ def test_postact_unit_with_zero_last_weights_is_not_the_identity(student, ref, r
     inputs["be2"] = np.zeros(H)
     out, cache = call_forward(student, "postact_unit_forward", n_outputs=1, **inputs)
     dout = rng.standard_normal((B, H))
-    dx = expect_array(_grads(student, "postact_unit_backward", dout, cache, ["dx"])["dx"],
-                      (B, H), "dx")
+    dx = expect_array(
+        _grads(student, "postact_unit_backward", dout, cache, ["dx"])["dx"], (B, H), "dx"
+    )
     want = 0.5 * dout * (inputs["x"] > 0)
     if np.abs(dx - want).max() > 1e-12 * np.abs(want).max():
-        raise Fail("with W2 = 0 and be2 = 0, postact_unit_backward's dx should be lam * dout "
-                   "where lam x > 0 and 0 elsewhere: the ReLU after the addition cuts the "
-                   "shortcut's gradient wherever the input is negative")
+        raise Fail(
+            "with W2 = 0 and be2 = 0, postact_unit_backward's dx should be lam * dout "
+            "where lam x > 0 and 0 elsewhere: the ReLU after the addition cuts the "
+            "shortcut's gradient wherever the input is negative"
+        )
 
 
-@graded(cell="postact_unit", kind="integrity", points=0.5,
-        requires=("postact_unit_forward_matches_reference", "postact_unit_backward_gradcheck"))
+@graded(
+    cell="postact_unit",
+    kind="integrity",
+    points=0.5,
+    requires=("postact_unit_forward_matches_reference", "postact_unit_backward_gradcheck"),
+)
 def test_postact_unit_backward_at_relu_kinks(student, ref, rng):
     # Row 0 of the inner ReLU's input and row 1 of the sum s sit within 1e-8 of 0 (random side);
     # calibration as for the pre-activation unit: reference vs variants <= 3e-15.
     inputs = _near_kinks(ref, "post", _unit_inputs(rng, 6, 5, 1.0), rng)
-    expect_backward_like_reference(student, ref, "postact_unit_forward", "postact_unit_backward",
-                                   inputs, [rng.standard_normal((6, 5))], UNIT_GRADS,
-                                   "with ReLU inputs 1e-8 from the kink", tol=1e-6)
+    expect_backward_like_reference(
+        student,
+        ref,
+        "postact_unit_forward",
+        "postact_unit_backward",
+        inputs,
+        [rng.standard_normal((6, 5))],
+        UNIT_GRADS,
+        "with ReLU inputs 1e-8 from the kink",
+        tol=1e-6,
+    )
 
 
-@graded(cell="postact_unit", kind="integrity", points=0.5,
-        requires=("postact_unit_backward_gradcheck",))
+@graded(
+    cell="postact_unit", kind="integrity", points=0.5, requires=("postact_unit_backward_gradcheck",)
+)
 def test_postact_unit_backward_fast(student, ref):
-    inputs = _unit_inputs(np.random.default_rng(1508), 256, 64)
+    inputs = _unit_inputs(np.random.default_rng(1508), 8, 128)
     expect_backward_fast(student, ref, "postact_unit_forward", "postact_unit_backward", inputs)
 
 
@@ -424,31 +503,49 @@ def test_stack_forward_matches_reference(student, ref, rng, case):
     inputs = _stack_inputs(rng, 6, 4, 3, unit, lam)
     xs = _forward_out(student, "stack_forward", inputs, (4, 6, 4))
     expect_inputs_unchanged(student, "stack_forward")
-    expect_close(f"the levels xs of 3 {unit}-activation units, lam={lam}", xs,
-                 ref.stack_forward(**inputs)[0], tol=1e-10)
+    expect_close(
+        f"the levels xs of 3 {unit}-activation units, lam={lam}",
+        xs,
+        ref.stack_forward(**inputs)[0],
+        tol=1e-10,
+    )
 
 
 def _stack_gradcheck_inputs(unit):
-    # Every ReLU input is at least 2.3e-3 (pre) / 1.9e-3 (post) from 0 on these inputs.
+    # Every ReLU input is at least 4.7e-2 (pre) / 2.5e-3 (post) from 0 on these inputs.
     return _stack_inputs(np.random.default_rng(1509), 5, 3, 3, unit, 0.5)
 
 
-# Reference, these inputs and 10 upstream seeds (on every level): every tensor <= 2.9e-9
-# (tolerance 1e-7).
+# Reference, these inputs and 10 upstream seeds (on every level): every tensor <= 1.7e-9 (pre),
+# 5.3e-9 (post) (tolerance 1e-7).
 @graded(cell="stack", kind="gradcheck", points=0.5, uses=STACK_USES)
 @pytest.mark.parametrize("grad", UNIT_GRADS)
 def test_stack_backward_gradcheck(student, ref, memo, grad):
-    res = layer_gradcheck(student, ref, "stack_forward", "stack_backward",
-                          _stack_gradcheck_inputs("pre"), wrt=["x", *UNIT_KEYS], seed=19,
-                          memo=memo)
+    res = layer_gradcheck(
+        student,
+        ref,
+        "stack_forward",
+        "stack_backward",
+        _stack_gradcheck_inputs("pre"),
+        wrt=["x", *UNIT_KEYS],
+        seed=19,
+        memo=memo,
+    )
     expect_gradient(res, grad)
 
 
 @graded(cell="stack", kind="gradcheck", points=0.5, uses=STACK_USES)
 def test_stack_backward_gradcheck_post(student, ref, memo):
-    res = layer_gradcheck(student, ref, "stack_forward", "stack_backward",
-                          _stack_gradcheck_inputs("post"), wrt=["x", *UNIT_KEYS], seed=20,
-                          memo=memo)
+    res = layer_gradcheck(
+        student,
+        ref,
+        "stack_forward",
+        "stack_backward",
+        _stack_gradcheck_inputs("post"),
+        wrt=["x", *UNIT_KEYS],
+        seed=20,
+        memo=memo,
+    )
     for grad in UNIT_GRADS:
         expect_gradient(res, grad)
 
@@ -472,8 +569,12 @@ def test_stack_dlevels_is_the_total_gradient_at_every_level(student, ref, rng):
         raise Fail("dlevels[0] should equal dx, the gradient with respect to the stack's input")
     ref_dlev = ref.stack_backward(dxs, ref.stack_forward(**inputs)[1])["dlevels"]
     # Reference vs the catalogue's variants: <= 5e-15 relative.
-    expect_close("dlevels (the total gradient reaching each level, upstream on every level)",
-                 dlev, ref_dlev, tol=1e-8)
+    expect_close(
+        "dlevels (the total gradient reaching each level, upstream on every level)",
+        dlev,
+        ref_dlev,
+        tol=1e-8,
+    )
 
 
 @graded(cell="stack", kind="property", points=1.0, uses=STACK_USES)
@@ -486,17 +587,21 @@ def test_stack_with_zero_last_weights_unrolls_exactly(student, ref, rng):
         for l in range(L + 1):
             # Exact: multiplying by 1 or 0.5 and adding 0 never rounds (reference: equal bits).
             if not np.array_equal(xs[l], lam**l * inputs["x"]):
-                raise Fail(f"with every W2 = 0 and lam = {lam}, level {l} of a pre-activation "
-                           f"stack should be exactly lam^{l} x_0 (eq. 7 of the paper)")
+                raise Fail(
+                    f"with every W2 = 0 and lam = {lam}, level {l} of a pre-activation "
+                    f"stack should be exactly lam^{l} x_0 (eq. 7 of the paper)"
+                )
         dxs = np.zeros((L + 1, B, H))
         dxs[L] = rng.standard_normal((B, H))
         _, dlev = _stack_levels(student, inputs, dxs)
         for l in range(L + 1):
             if not np.array_equal(dlev[l], lam ** (L - l) * dxs[L]):
-                raise Fail(f"with every W2 = 0, lam = {lam} and an upstream on x_L only, "
-                           f"dlevels[{l}] should be exactly lam^{L - l} dxs[L] (eq. 8 of the "
-                           "paper): the direct path carries the gradient down unchanged but for "
-                           "lam")
+                raise Fail(
+                    f"with every W2 = 0, lam = {lam} and an upstream on x_L only, "
+                    f"dlevels[{l}] should be exactly lam^{L - l} dxs[L] (eq. 8 of the "
+                    "paper): the direct path carries the gradient down unchanged but for "
+                    "lam"
+                )
 
 
 @graded(cell="stack", kind="property", points=1.0, uses=STACK_USES)
@@ -506,17 +611,23 @@ def test_stack_levels_unroll_as_sum_of_residual_functions(student, ref, rng):
     inputs = _stack_inputs(rng, B, H, L, "pre", 1.0)
     xs = _forward_out(student, "stack_forward", inputs, (L + 1, B, H))
     calls = [((xs[i], *(inputs[k][i] for k in UNIT_KEYS)), {"lam": 0.0}) for i in range(L)]
-    Fs = [expect_array(r[0], (B, H), "the output of preact_unit_forward at lam = 0")
-          for r in student.call_many("preact_unit_forward", calls, pick=(0,))]
+    Fs = [
+        expect_array(r[0], (B, H), "the output of preact_unit_forward at lam = 0")
+        for r in student.call_many("preact_unit_forward", calls, pick=(0,))
+    ]
     for l in (0, 2):
         total = xs[l] + sum(Fs[l:])
         # Reference, 20 seeds: |x_L - (x_l + sum F)| / |x_L| <= 4.2e-16.
-        expect_close(f"x_L against x_{l} + the sum of the residual functions of units "
-                     f"{l}..{L - 1} (each your preact_unit_forward at lam = 0)", xs[L], total,
-                     tol=1e-12)
+        expect_close(
+            f"x_L against x_{l} + the sum of the residual functions of units "
+            f"{l}..{L - 1} (each your preact_unit_forward at lam = 0)",
+            xs[L],
+            total,
+            tol=1e-12,
+        )
 
 
-def _spiral_batches(ref, seed=1510, n=8, B=48):
+def _spiral_batches(ref, seed=1510, n=8, B=32):
     X, y = ref.spiral(200, seed=seed)
     rng = np.random.default_rng(seed)
     data = [(X[idx], y[idx]) for idx in (rng.choice(len(y), B, replace=False) for _ in range(n))]
@@ -526,23 +637,34 @@ def _spiral_batches(ref, seed=1510, n=8, B=48):
 @graded(cell="stack", kind="training", points=1.0, uses=STACK_USES)
 def test_stack_trains_like_reference(student, ref):
     batches = _spiral_batches(ref)
-    params = ref.init_resnet(3, 8, np.random.default_rng(1511))
-    ref_curve = train(ref.resnet_loss, {k: v.copy() for k, v in params.items()}, batches, 40,
-                      lr=1e-2)
-    curve = train_with_student(student, "resnet_loss", params, batches, 40, lr=1e-2)
-    # Reference (init seeds 1511..1515, data seeds 1510..1514): mean of the last 5 losses over
-    # the first = 0.36, 0.41, 0.30, 0.44, 0.39; this test uses the first pair (0.36).
-    expect_loss_decreases(curve, 0.6, 40)
+    params = ref.init_resnet(2, 6, np.random.default_rng(1511))
+    ref_curve = train(
+        ref.resnet_loss, {k: v.copy() for k, v in params.items()}, batches, 30, lr=1e-2
+    )
+    curve = train_with_student(student, "resnet_loss", params, batches, 30, lr=1e-2)
+    # Reference (depth 2, width 6; init seeds 1511..1515 with data seeds 1510..1514): mean of the
+    # last 5 losses over the first = 0.62, 0.66, 0.62, 0.53, 0.48; this test uses the first pair
+    # (0.62), and a correct implementation follows the reference's curve (below).
+    expect_loss_decreases(curve, 0.8, 30)
     # The catalogue's correct variants follow the reference's curve to <= 3e-14 (relative) over
     # all 40 steps.
-    expect_curve_tracks(curve, ref_curve, 1e-8, what="the training curve of the network built "
-                        "on your stack_forward and stack_backward")
+    expect_curve_tracks(
+        curve,
+        ref_curve,
+        1e-8,
+        what="the training curve of the network built on your stack_forward and stack_backward",
+    )
 
 
-# L = 4, B = 256, H = 64: the reference backward takes ~8 ms (budget: the 2 s floor); centred
-# differences need 2 x 82 176 stack forwards of ~5 ms.
-@graded(cell="stack", kind="integrity", points=0.5,
-        requires=("stack_backward_gradcheck", "stack_backward_gradcheck_post"))
+# L = 2, B = 8, H = 128: the reference backward takes ~3 ms (budget: the 2 s floor); centred
+# differences through the stack, or through each unit, take tens of seconds, while an analytic
+# stack over a numerical batchnorm_backward takes ~0.4 s (the batchnorm tests charge that).
+@graded(
+    cell="stack",
+    kind="integrity",
+    points=0.5,
+    requires=("stack_backward_gradcheck", "stack_backward_gradcheck_post"),
+)
 def test_stack_backward_fast(student, ref):
-    inputs = _stack_inputs(np.random.default_rng(1512), 256, 64, 4, "pre", 1.0)
+    inputs = _stack_inputs(np.random.default_rng(1512), 8, 128, 2, "pre", 1.0)
     expect_backward_fast(student, ref, "stack_forward", "stack_backward", inputs)
