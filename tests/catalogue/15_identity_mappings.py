@@ -21,7 +21,6 @@ _BN_TRAIN_FORWARD = [
     f"batchnorm_train_forward_matches_reference[{c}]"
     for c in ("B8_H5", "batch2", "wide", "constant_column")
 ]
-_BN_EVAL_FORWARD = [f"batchnorm_eval_forward_matches_reference[{c}]" for c in ("B7_H4", "batch1")]
 
 # ------------------------------------------------------------------ the reference's bodies
 _BN_BACKWARD_BODY = """    xhat, inv_std, gamma, train = cache
@@ -235,6 +234,29 @@ MUTANTS = [
         "postact_unit_backward_fast",
         "stack_backward_gradcheck[dg1]",
         "stack_backward_gradcheck[dg2]",
+        "stack_backward_gradcheck_post",
+        "stack_trains_like_reference",
+        "stack_backward_fast",
+    ),
+    mutant(
+        "batchnorm_dbeta_averaged_over_the_batch",
+        "batchnorm_code",
+        "dbeta = np.sum(dout, axis=0)",
+        "dbeta = np.mean(dout, axis=0)",
+        "batchnorm_train_gradcheck[dbeta]",
+        "batchnorm_eval_gradcheck[dbeta]",
+        "batchnorm_train_backward_fast",
+        "batchnorm_eval_backward_fast",
+        "preact_unit_backward_gradcheck[dbe1]",
+        "preact_unit_backward_gradcheck[dbe2]",
+        "preact_unit_backward_at_relu_kinks",
+        "preact_unit_backward_fast",
+        "postact_unit_backward_gradcheck[dbe1]",
+        "postact_unit_backward_gradcheck[dbe2]",
+        "postact_unit_backward_at_relu_kinks",
+        "postact_unit_backward_fast",
+        "stack_backward_gradcheck[dbe1]",
+        "stack_backward_gradcheck[dbe2]",
         "stack_backward_gradcheck_post",
         "stack_trains_like_reference",
         "stack_backward_fast",
