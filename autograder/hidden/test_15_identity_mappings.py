@@ -193,8 +193,8 @@ def test_batchnorm_train_output_is_normalised_and_shift_invariant(student, ref, 
     B, H = 9, 6
     inputs = _bn_inputs(rng, B, H, shift=5.0)
     out = _forward_out(student, "batchnorm_forward", inputs, (B, H))
-    # The reference and the catalogue's 5 variants, 20 seeds: |column mean - beta| <= 7.8e-16, relative error of the column
-    # variance <= 1.6e-15.
+    # The reference and the catalogue's 5 variants, 20 seeds: |column mean - beta| <= 7.8e-16,
+    # relative error of the column variance <= 1.6e-15.
     if np.abs(out.mean(axis=0) - inputs["beta"]).max() > 1e-10:
         raise Fail(
             "in training mode every column of batchnorm_forward's output should have "
@@ -209,7 +209,8 @@ def test_batchnorm_train_output_is_normalised_and_shift_invariant(student, ref, 
         )
     shifted = dict(inputs, x=inputs["x"] + rng.standard_normal(H) * 10.0)
     moved = _forward_out(student, "batchnorm_forward", shifted, (B, H))
-    # The reference and the catalogue's 5 variants, 20 seeds: relative change <= 6.9e-16 after adding ~10 to each column.
+    # The reference and the catalogue's 5 variants, 20 seeds: relative change <= 6.9e-16 after
+    # adding ~10 to each column.
     expect_close(
         "the training-mode output after adding a constant to every column", moved, out, tol=1e-10
     )
@@ -245,7 +246,8 @@ def test_batchnorm_eval_rows_independent_and_own_statistics_match_training(stude
     train_in = {k: inputs[k] for k in ("x", "gamma", "beta")}
     a = _forward_out(student, "batchnorm_forward", own, (B, H))
     b = _forward_out(student, "batchnorm_forward", train_in, (B, H))
-    # The reference and the catalogue's 5 variants, 20 seeds: difference 0.0 (the same arithmetic on the same statistics).
+    # The reference and the catalogue's 5 variants, 20 seeds: difference 0.0 (the same
+    # arithmetic on the same statistics).
     expect_close(
         "evaluation mode with the batch's own mean and biased variance, against training mode",
         a,
@@ -360,7 +362,8 @@ def test_preact_unit_shortcut_passes_the_upstream_on(student, ref, rng):
         g = _grads(student, "preact_unit_backward", dout, cache, ["dx"])
         dx[lam] = expect_array(g["dx"], (B, H), "dx")
     diff = dx[0.5] - dx[0.0]
-    # The reference and the catalogue's 5 variants, 20 seeds: |diff - 0.5 dout| <= 1.1e-16 max(1, max|dx|).
+    # The reference and the catalogue's 5 variants, 20 seeds: |diff - 0.5 dout| <= 1.1e-16 times
+    # max(1, max|dx|).
     if np.abs(diff - 0.5 * dout).max() > 1e-12 * max(1.0, np.abs(dx[0.0]).max()):
         raise Fail(
             "dx at lam = 0.5 minus dx at lam = 0 should be exactly 0.5 * dout (the "
@@ -446,7 +449,8 @@ def test_postact_unit_with_zero_last_weights_is_not_the_identity(student, ref, r
     inputs["W2"] = np.zeros((H, H))
     out = _forward_out(student, "postact_unit_forward", inputs, (B, H))
     want = np.maximum(0.5 * inputs["x"] + inputs["be2"], 0.0)
-    # The reference and the catalogue's 5 variants, 20 seeds: difference 0.0 (the normalised zero column is exactly beta).
+    # The reference and the catalogue's 5 variants, 20 seeds: difference 0.0 (the normalised
+    # zero column is exactly beta).
     expect_close("the output with W2 = 0 against relu(lam x + be2)", out, want, tol=1e-12)
     inputs["be2"] = np.zeros(H)
     out, cache = call_forward(student, "postact_unit_forward", n_outputs=1, **inputs)
