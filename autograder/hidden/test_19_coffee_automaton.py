@@ -123,8 +123,9 @@ def test_coffee_step_matches_reference(student, ref, case):
         i, j = (int(v) for v in np.argwhere(got != expected)[0])
         raise Fail(
             f"coffee_step(grid of shape {shape}, axis={axis}, offset={offset}, swap) is wrong at "
-            f"cell ({i}, {j}) (and {int(np.sum(got != expected)) - 1} other cells); a pair starts "
-            "at offset, offset + 2, ... along the axis and swaps iff the coin at its first cell is 1"
+            f"cell ({i}, {j}) (and {int(np.sum(got != expected)) - 1} other cells); a pair "
+            "starts at offset, offset + 2, ... along the axis and swaps iff the coin at its "
+            "first cell is 1"
         )
 
 
@@ -226,13 +227,20 @@ def test_coarse_grain_is_symmetric_in_cream_and_coffee(student, ref, rng):
                 f"coarse_grain(1 - grid, {g}) should be 2 - coarse_grain(grid, {g}): cream and "
                 "coffee play symmetric roles (check the thresholds, ties at 1/3 and 2/3 included)"
             )
-    flat = _levels_int(student.call("coarse_grain", np.ones((5, 6), dtype=np.int64), 2), (4, 5), "levels")
+    flat = _levels_int(
+        student.call("coarse_grain", np.ones((5, 6), dtype=np.int64), 2), (4, 5), "levels"
+    )
     if np.any(flat != 2):
         raise Fail("a grid of cream only should be level 2 everywhere")
 
 
 # ---------------------------------------------------------------- 3. causal_neighbours (3)
-NBR_CASES = {"5x6_V3": ((5, 6), 3), "1x4_V2": ((1, 4), 2), "4x1_V3": ((4, 1), 3), "7x9_V5": ((7, 9), 5)}
+NBR_CASES = {
+    "5x6_V3": ((5, 6), 3),
+    "1x4_V2": ((1, 4), 2),
+    "4x1_V3": ((4, 1), 3),
+    "7x9_V5": ((7, 9), 5),
+}
 
 
 @graded(cell="causal_neighbours", kind="forward", points=0.5)
@@ -263,7 +271,9 @@ def test_causal_neighbours_use_only_cells_already_coded(student, ref, rng):
     for p in (9, 23, 37):  # change every cell from raster position p on
         other = levels.copy().reshape(-1)
         other[p:] = (other[p:] + 1) % V
-        b = _levels_int(student.call("causal_neighbours", other.reshape(H, W), V), (H, W, K), "nbrs")
+        b = _levels_int(
+            student.call("causal_neighbours", other.reshape(H, W), V), (H, W, K), "nbrs"
+        )
         same = a.reshape(-1, K)[: p + 1] == b.reshape(-1, K)[: p + 1]
         if not same.all():
             q = int(np.argwhere(~same)[0][0])
@@ -412,7 +422,14 @@ def _loss_report(student, ref, memo):
     rng = np.random.default_rng(1941)
     params = {"W": rng.standard_normal((K, 4, 3)), "b": rng.standard_normal(3)}
     return loss_gradcheck(
-        student, ref, "nbr_model_loss", params, _loss_batch(ref, memo), n_coords=12, seed=19, memo=memo
+        student,
+        ref,
+        "nbr_model_loss",
+        params,
+        _loss_batch(ref, memo),
+        n_coords=12,
+        seed=19,
+        memo=memo,
     )
 
 
@@ -431,9 +448,9 @@ def test_nbr_model_loss_gradcheck(student, ref, memo, param):
 # Training on fixed data: the coarse-grained frames (g = 5) of a 24 x 24 cup at 40, 80, 120 and
 # 160 sweeps (seed 1942), one frame per step in turn, Adam lr 0.1, 40 steps from the uniform
 # model (first loss log2 3 = 1.585). Mean of the last 5 losses / first loss, cup seeds
-# 1942..1946: see TRAIN_RATIO. A correct implementation tracks the reference curve to ~1e-15 ->
-# tolerance 1e-6.
-TRAIN_STEPS, TRAIN_LR, TRAIN_RATIO, TRACK_TOL = 40, 0.1, 0.5, 1e-6
+# 1942..1946: 0.286, 0.236, 0.291, 0.287, 0.262 -> threshold 0.45 (the test uses 1942). A
+# correct implementation tracks the reference curve to ~1e-15 -> tolerance 1e-6.
+TRAIN_STEPS, TRAIN_LR, TRAIN_RATIO, TRACK_TOL = 40, 0.1, 0.45, 1e-6
 
 
 @graded(cell="nbr_model_loss", kind="training", points=1.5, uses=LOSS_USES)
@@ -477,7 +494,11 @@ def frame_property(points: float, after_learning: bool = False):
     the learning test (a coder that never learns pays the uniform code and would pass it)."""
     requires = ("frame_code_length_learns_the_cup",) if after_learning else ()
     return graded(
-        cell="frame_code_length", kind="property", points=points, uses=ONLINE_USES, requires=requires
+        cell="frame_code_length",
+        kind="property",
+        points=points,
+        uses=ONLINE_USES,
+        requires=requires,
     )
 
 
@@ -549,7 +570,9 @@ def test_frame_code_length_predicts_before_learning(student, ref, rng):
 # No-hypercompression: a correct frame_code_length is a sequential probability (predict, then
 # learn), so on n i.i.d. uniform cells P(L <= n log2 V - c) <= 2**-c. With c = 20: P(false
 # failure) <= 2**-20 = 9.5e-7 <= 1e-6 (the student draws no random numbers; only the data is
-# random). Reference on 30 x 30 uniform levels, V = 3, seeds 0..4: see NO_HYPER.
+# random). Reference on 30 x 30 uniform levels, V = 3, seeds 0..4: savings -158 .. -166 bits (a
+# loss: the price of learning). It requires the learning test: a coder that never learns pays
+# exactly the uniform code and saves nothing.
 @frame_property(points=1.5, after_learning=True)
 def test_frame_code_length_cannot_compress_noise(student, ref):
     levels = np.random.default_rng(1955).integers(0, 3, size=(30, 30))
@@ -564,11 +587,33 @@ def test_frame_code_length_cannot_compress_noise(student, ref):
         )
 
 
-# Deterministic frames, no chance involved. A constant 20 x 20 frame: the reference pays
-# FLAT_BITS; the coarse-grained unmixed cup (g = 9, 32 x 32) and the cup at its most complex:
-# see the calibration beside LEARN_*. lr = 0 is exactly the uniform code.
+def _cup_costs(student, ref, memo):
+    """The student's code lengths of the coarse-grained frames of the 40 x 40 cup (g = 9, coins
+    from seed 1960) at RISE_TIMES, computed once for the two tests that read them."""
+
+    def compute():
+        frames = _coarse_frames(ref, memo, 40, 9, RISE_TIMES, 1960)
+        return [_frame_code(student, f, 3)[0] for f in frames], frames[0].size
+
+    return memoised(memo, ("cup_costs",), compute)
+
+
+RISE_TIMES = [0, 100, 150, 200, 800, 1000]
+
+
+# Deterministic frames, no chance involved. A constant 20 x 20 frame: the reference pays 1.92
+# bits -> at most LEARN_FLAT = 10. The coarse-grained frames of the 40 x 40 cup: the reference's
+# largest cost is 0.188 .. 0.254 of the uniform code over cup seeds 0..7 (0.216 for seed 1960)
+# -> at most LEARN_FRACTION = 0.5. lr = 0 must be exactly the uniform code.
+LEARN_FLAT, LEARN_FRACTION = 10.0, 0.5
+
+
 @frame_property(points=1.5)
 def test_frame_code_length_learns_the_cup(student, ref, memo):
+    small = np.random.default_rng(1961).integers(0, 3, size=(6, 7))
+    total0, _ = _frame_code(student, small, 3, lr=0.0)
+    if abs(total0 - small.size * np.log2(3)) > 1e-9 * total0:
+        raise Fail("with lr = 0 the model never learns: every cell should cost log2(3) bits")
     flat = np.full((20, 20), 2, dtype=np.int64)
     total, _ = _frame_code(student, flat, 3)
     if total > LEARN_FLAT:
@@ -576,29 +621,27 @@ def test_frame_code_length_learns_the_cup(student, ref, memo):
             f"a constant 20 x 20 frame costs {total:.1f} bits (uniform code "
             f"{400 * np.log2(3):.1f}): the model should learn quickly that every cell repeats"
         )
-    frames = _coarse_frames(ref, memo, 40, 9, RISE_TIMES, 1960)
-    for k, frame in enumerate(frames):
-        uniform = frame.size * np.log2(3)
-        total0, _ = _frame_code(student, frame, 3, lr=0.0)
-        if abs(total0 - uniform) > 1e-9 * uniform:
-            raise Fail("with lr = 0 the model never learns: every cell should cost log2(3) bits")
-        total, _ = _frame_code(student, frame, 3)
+    costs, cells = _cup_costs(student, ref, memo)
+    uniform = cells * np.log2(3)
+    for t, total in zip(RISE_TIMES, costs):
         if total > LEARN_FRACTION * uniform:
             raise Fail(
-                f"a coarse-grained frame of a 40 x 40 cup (after {RISE_TIMES[k]} sweeps) costs "
-                f"{total:.0f} bits, more than {LEARN_FRACTION:g} x the uniform code "
-                f"({uniform:.0f} bits): the model should learn that a cell usually has its "
-                "neighbours' level"
+                f"the coarse-grained frame of a 40 x 40 cup after {t} sweeps costs {total:.0f} "
+                f"bits, more than {LEARN_FRACTION:g} x the uniform code ({uniform:.0f} bits): "
+                "the model should learn that a cell usually has its neighbours' level"
             )
 
 
-# The paper's effect, on a 40 x 40 cup, g = 9 (32 x 32 coarse frames), coins from seed 1960.
-# Reference, cup seeds 0..7 (code at t = 0 / max over t = 100, 150, 200 / mean over 800, 1000):
-# see RISE_*.
+# The paper's effect, on a 40 x 40 cup, g = 9 (32 x 32 coarse frames), coins from seed 1960:
+# code at t = 0 (start), max over t = 100, 150, 200 (peak), mean over t = 800, 1000 (late).
+# Reference over cup seeds 0..7: start 49 bits; peak / start 6.2 .. 8.3; peak / late 15.6 ..
+# 188 (seed 1960: 7.1 and 180) -> thresholds RISE_FACTOR = 4, FALL_FACTOR = 5.
+RISE_FACTOR, FALL_FACTOR = 4.0, 5.0
+
+
 @frame_property(points=1.5)
 def test_frame_code_length_complexity_rises_and_falls(student, ref, memo):
-    frames = _coarse_frames(ref, memo, 40, 9, RISE_TIMES, 1960)
-    costs = [_frame_code(student, f, 3)[0] for f in frames]
+    costs, _ = _cup_costs(student, ref, memo)
     start, peak, late = costs[0], max(costs[1:4]), float(np.mean(costs[4:]))
     if not (peak >= RISE_FACTOR * start and late <= peak / FALL_FACTOR):
         raise Fail(
@@ -606,8 +649,3 @@ def test_frame_code_length_complexity_rises_and_falls(student, ref, memo):
             f"{peak:.0f} bits at t = 100-200 and {late:.0f} bits on average at t = 800-1000: "
             f"expected a rise by at least {RISE_FACTOR:g}x and a fall by at least {FALL_FACTOR:g}x"
         )
-
-
-RISE_TIMES = [0, 100, 150, 200, 800, 1000]
-RISE_FACTOR, FALL_FACTOR = 4.0, 3.0
-LEARN_FLAT, LEARN_FRACTION = 20.0, 0.5
