@@ -38,7 +38,7 @@ _FRAME_FORWARD_ALL = [
     "frame_code_length_matches_reference[random_5x6_V3]",
     "frame_code_length_matches_reference[single_cell_V2]",
     "frame_code_length_matches_reference[random_6x4_V2_lr0.2]",
-    "frame_code_length_matches_reference[cup_10x12_V3]",
+    "frame_code_length_matches_reference[cup_20x20_V3]",
 ]
 
 # The reference's pass, between the copy and the return (replaced whole by some entries).
@@ -99,10 +99,11 @@ MUTANTS = [
     new[first] = np.where(flip, b, a)
     new[second] = np.where(flip, a, b)""",
         "coffee_step_matches_reference[5x7_axis0_offset0]",
-        "coffee_step_matches_reference[6x5_axis1_offset1]",
-        "coffee_step_matches_reference[1x4_axis1_offset1]",
+        "coffee_step_matches_reference[6x5_axis1_offset0]",
         "coffee_step_matches_reference[2x3_axis0_offset1_no_pairs]",
         "coffee_step_sweeps_match_reference",
+        # the pair (last, first) overlaps the pair (first, second): cream is created or lost
+        "coffee_step_conserves_cream_and_leaves_inputs",
     ),
     mutant(
         "step_reads_the_coin_of_the_second_cell",
@@ -126,7 +127,6 @@ MUTANTS = [
         "first = np.arange(0, new.shape[0] - 1, 2)",
         "coffee_step_matches_reference[5x7_axis0_offset1]",
         "coffee_step_matches_reference[6x5_axis1_offset1]",
-        "coffee_step_matches_reference[1x4_axis1_offset1]",
         "coffee_step_matches_reference[2x3_axis0_offset1_no_pairs]",
         "coffee_step_sweeps_match_reference",
     ),
@@ -138,6 +138,8 @@ MUTANTS = [
         "coarse_grain_code",
         "(3 * s >= m)",
         "(3 * s > m)",
+        # g = 3 and g = 9 windows can hold exactly a third of cream
+        "coarse_grain_matches_reference[20x23_g9]",
         "coarse_grain_matches_reference[6x6_g3_ties]",
         "coarse_grain_is_symmetric_in_cream_and_coffee",
     ),
@@ -159,7 +161,6 @@ MUTANTS = [
         "return (3 * s >= m).astype(np.int64) + (3 * s > 2 * m)",
         "return np.round(2 * s / m).astype(np.int64)",
         "coarse_grain_matches_reference[20x23_g9]",
-        "coarse_grain_matches_reference[6x6_g3_ties]",
         "coarse_grain_matches_reference[10x7_g4]",
     ),
     # ---- causal_neighbours
@@ -178,8 +179,9 @@ MUTANTS = [
         "causal_neighbours_code",
         "west = p[1:, :-2]",
         "west = p[1:, 2:]",
-        *_NBRS_ALL[:1],
-        *_NBRS_ALL[2:],
+        # (in a 4 x 1 frame east and west are both outside)
+        *_NBRS_ALL[:2],
+        *_NBRS_ALL[3:],
         "causal_neighbours_use_only_cells_already_coded",
         *_FRAME_FORWARD_ALL[:1],
         *_FRAME_FORWARD_ALL[2:],
@@ -224,6 +226,7 @@ MUTANTS = [
         "np.add.at(dW, (np.arange(K)[None, :], nbrs), dz[:, None, :])",
         "dW[np.arange(K)[None, :], nbrs] += dz[:, None, :]",
         "nbr_model_backward_gradcheck[V3_repeated-dW]",
+        "nbr_model_gradient_identities",
         "nbr_model_backward_fast",
         "nbr_model_loss_gradcheck[W]",
         "nbr_model_loss_fast",
@@ -252,6 +255,8 @@ MUTANTS = [
         "nbr_model_code",
         _CACHE_TO_BACKWARD,
         _NBR_NUMERICAL_BACKWARD,
+        # Its row sums are ~1e-11, not 0: the identities test sees the noise.
+        "nbr_model_gradient_identities",
         "nbr_model_backward_fast",
         "nbr_model_loss_fast",
     ),
@@ -286,7 +291,6 @@ MUTANTS = [
         '        for name in ["b"]:',
         *_FRAME_FORWARD_ALL[:1],
         *_FRAME_FORWARD_ALL[2:],
-        "frame_code_length_learns_the_cup",
         "frame_code_length_complexity_rises_and_falls",
     ),
     # AdaGrad without the running sum: every step has size lr in every coordinate.
@@ -297,6 +301,9 @@ MUTANTS = [
         "G[name] = g * g",
         *_FRAME_FORWARD_ALL[:1],
         *_FRAME_FORWARD_ALL[2:],
+        # steps of size lr forever: over-confident on the cup, and the noise test requires it
+        "frame_code_length_learns_the_cup",
+        "frame_code_length_cannot_compress_noise",
     ),
 ]
 
