@@ -100,6 +100,7 @@ MUTANTS = [
     new[second] = np.where(flip, a, b)""",
         "coffee_step_matches_reference[5x7_axis0_offset0]",
         "coffee_step_matches_reference[6x5_axis1_offset0]",
+        "coffee_step_matches_reference[1x4_axis1_offset1]",
         "coffee_step_matches_reference[2x3_axis0_offset1_no_pairs]",
         "coffee_step_sweeps_match_reference",
         # the pair (last, first) overlaps the pair (first, second): cream is created or lost
@@ -111,6 +112,7 @@ MUTANTS = [
         "flip = coins[first] == 1",
         "flip = coins[first + 1] == 1",
         *_STEP_FORWARD_ALL,
+        "coffee_step_matches_reference[1x4_axis1_offset1]",
     ),
     # np.asarray does not copy an int64 array: the caller's grid is changed in place.
     mutant(
@@ -127,6 +129,7 @@ MUTANTS = [
         "first = np.arange(0, new.shape[0] - 1, 2)",
         "coffee_step_matches_reference[5x7_axis0_offset1]",
         "coffee_step_matches_reference[6x5_axis1_offset1]",
+        "coffee_step_matches_reference[1x4_axis1_offset1]",
         "coffee_step_matches_reference[2x3_axis0_offset1_no_pairs]",
         "coffee_step_sweeps_match_reference",
     ),
