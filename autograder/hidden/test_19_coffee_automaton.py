@@ -542,12 +542,12 @@ def test_frame_code_length_predicts_before_learning(student, ref, rng):
 # No-hypercompression: a correct frame_code_length is a sequential probability (predict, then
 # learn), so on n i.i.d. uniform cells P(L <= n log2 V - c) <= 2**-c. With c = 20: P(false
 # failure) <= 2**-20 = 9.5e-7 <= 1e-6 (the student draws no random numbers; only the data is
-# random). Reference on 20 x 20 uniform levels, V = 3, seeds 0..4: savings -105 .. -116 bits (a
+# random). Reference on 14 x 14 uniform levels, V = 3, seeds 0..4: savings -75 .. -83 bits (a
 # loss: the price of learning). It requires the learning test: a coder that never learns pays
 # exactly the uniform code and saves nothing.
 @frame_property(points=1.5, after_learning=True)
 def test_frame_code_length_cannot_compress_noise(student, ref):
-    levels = np.random.default_rng(1955).integers(0, 3, size=(20, 20))
+    levels = np.random.default_rng(1955).integers(0, 3, size=(14, 14))
     total, _ = _frame_code(student, levels, 3)
     uniform = levels.size * np.log2(3)
     if total < uniform - 20:
@@ -570,7 +570,7 @@ def _cup_costs(student, ref, memo):
     return memoised(memo, ("cup_costs",), compute)
 
 
-RISE_TIMES = [0, 90, 110, 450, 550]
+RISE_TIMES = [0, 90, 110, 500]
 
 
 # Deterministic frames, no chance involved. A constant 12 x 12 frame: the reference pays 1.89
@@ -607,20 +607,22 @@ def test_frame_code_length_learns_the_cup(student, ref, memo):
 
 
 # The paper's effect, on a 32 x 32 cup, g = 9 (24 x 24 coarse frames), coins from seed 1960:
-# code at t = 0 (start), max over t = 90, 110 (peak), mean over t = 450, 550 (late). Reference
-# over cup seeds 0..9: start 46 bits; peak / start 4.4 .. 6.5; peak / late 8.2 .. 133 (seed
-# 1960: 5.4 and 22.0) -> thresholds RISE_FACTOR = 3, FALL_FACTOR = 4.
+# code at t = 0 (start), max over t = 90, 110 (peak), at t = 500 (late). Reference over cup
+# seeds 0..9 and 1960: start 46 bits; peak / start 4.4 .. 6.5 (seed 1960: 5.4); late 2 bits
+# (one level everywhere) in every one of them, peak / late >= 75 (at t = 450 or 550 a few
+# seeds keep an island or two: up to 53 bits, peak / late >= 4) -> thresholds RISE_FACTOR = 3,
+# FALL_FACTOR = 4.
 RISE_FACTOR, FALL_FACTOR = 3.0, 4.0
 
 
 @frame_property(points=1.5)
 def test_frame_code_length_complexity_rises_and_falls(student, ref, memo):
     costs, _ = _cup_costs(student, ref, memo)
-    start, peak, late = costs[0], max(costs[1:3]), float(np.mean(costs[3:]))
+    start, peak, late = costs[0], max(costs[1:3]), costs[3]
     if not (peak >= RISE_FACTOR * start and late <= peak / FALL_FACTOR):
         raise Fail(
             f"on a 32 x 32 cup the coarse-grained frames cost {start:.0f} bits at t = 0, at most "
-            f"{peak:.0f} bits at t = 90-110 and {late:.0f} bits on average at t = 450-550: "
+            f"{peak:.0f} bits at t = 90-110 and {late:.0f} bits at t = 500: "
             f"expected a rise by at least {RISE_FACTOR:g}x and a fall by at least {FALL_FACTOR:g}x"
         )
 
