@@ -235,9 +235,8 @@ def test_dilated_conv1d_backward_gradcheck(student, ref, memo, grad):
 
 
 # Size: x (16, 16, 512) = 131 072 inputs, w (16, 16, 3), dilation 4. The reference backward
-# takes 8-15 ms (budget: the 2 s floor); the catalogue's loop variant (a Python loop over the
-# taps and the batch) 40 ms; centred differences need 2 x 131 840 forward calls of ~5 ms
-# (about 20 minutes).
+# takes 2-8 ms (budget: the 2 s floor); the catalogue's loop variant (Python loops over positions
+# and taps) 60-150 ms; centred differences need 2 x 131 840 forward calls of ~0.5 ms (minutes).
 @graded(
     cell="dilated_conv1d",
     kind="integrity",
@@ -348,9 +347,9 @@ def test_stack_output_sees_only_its_receptive_field(student, ref, rng):
         )
 
 
-# Size: dilations (1, 2, 4, 8, 16), 16 channels, x (16, 1, 512): 3 441 parameters and 8 192
-# inputs. The reference backward takes 15-30 ms (budget: the 2 s floor); centred differences
-# need ~23 000 forward calls of ~25 ms (about 10 minutes).
+# Size: dilations (1, 2, 4, 8), 8 channels, x (16, 1, 512): 641 parameters and 8 192 inputs.
+# The reference backward takes 3-15 ms (budget: the 2 s floor); the catalogue's loop variant
+# 0.2-0.5 s; centred differences need 2 x 8 833 forward calls of 2-4 ms (about a minute).
 @graded(
     cell="stack",
     kind="integrity",
@@ -359,9 +358,9 @@ def test_stack_output_sees_only_its_receptive_field(student, ref, rng):
     requires=("stack_backward_gradcheck",),
 )
 def test_stack_backward_fast(student, ref):
-    dil = (1, 2, 4, 8, 16)
+    dil = (1, 2, 4, 8)
     rng = np.random.default_rng(1106)
-    params = ref.init_stack(dil, 16, 3, rng)
+    params = ref.init_stack(dil, 8, 3, rng)
     x = rng.standard_normal((16, 1, 512))
     expect_backward_fast(
         student, ref, "stack_forward", "stack_backward", _stack_inputs(params, x, dil)
@@ -442,7 +441,7 @@ def test_stack_loss_gradcheck(student, ref):
         )
 
 
-def _train_with_student(student, params, batches, steps, dil, lr, max_seconds=20.0):
+def _train_with_student(student, params, batches, steps, dil, lr, max_seconds=8.0):
     """Adam on the trusted side with the student's stack_loss(params, batch, dil) at each step."""
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     start = time.monotonic()
@@ -464,9 +463,9 @@ def _train_with_student(student, params, batches, steps, dil, lr, max_seconds=20
 
 @graded(cell="stack_loss", kind="training", points=2.0, uses=LOSS_USES)
 def test_stack_loss_trains_like_reference(student, ref):
-    dil, steps, lr = (1, 2, 4), 40, 1e-2
-    data = ref.fixed_batches(8, 8, 32, 15, seed=1113)
-    params = ref.init_stack(dil, 4, 3, np.random.default_rng(1114))
+    dil, steps, lr = (1, 2, 4), 40, 3e-2
+    data = ref.fixed_batches(8, 4, 24, 7, seed=1113)  # 8 batches of 4 sequences of 24, window 7
+    params = ref.init_stack(dil, 3, 3, np.random.default_rng(1114))
     batches = lambda step: data[step % len(data)]  # noqa: E731
     ref_curve = train(
         lambda p, b: ref.stack_loss(p, b, dil),
@@ -477,16 +476,16 @@ def test_stack_loss_trains_like_reference(student, ref):
     )
     curve = _train_with_student(student, params, batches, steps, dil, lr)
     # Reference, init seeds 1114..1123 with data seeds 1113..1122: mean of the last 5 losses
-    # over the first = 0.70-0.85; this test's 0.78.
-    expect_loss_decreases(curve, 0.9, steps)
+    # over the first = 0.29-0.56; this test's 0.38.
+    expect_loss_decreases(curve, 0.75, steps)
     # The catalogue's variants (loop and einsum convolutions, another cache layout, another
-    # form of the loss), 10 seeds: largest relative difference from the reference curve 4e-15.
+    # form of the loss): largest relative difference from the reference curve 1e-14.
     expect_curve_tracks(curve, ref_curve, 1e-6, what="the training curve with your stack_loss")
 
 
-# Size: dilations (1, 2, 4, 8), 8 channels, a batch of 32 sequences of 512. The reference
-# stack_loss takes 15-30 ms (budget: the 2 s floor); centred differences over its 641 parameters
-# need 1 282 loss evaluations of ~10 ms (about 13 s).
+# Size: dilations (1, 2, 4, 8), 16 channels, a batch of 8 sequences of 256. The reference
+# stack_loss takes 5-15 ms (budget: the 2 s floor); centred differences over its 2 433
+# parameters need 4 866 loss evaluations of ~3 ms (~15 s); the catalogue's loop variant ~0.3 s.
 @graded(
     cell="stack_loss",
     kind="integrity",
@@ -497,8 +496,8 @@ def test_stack_loss_trains_like_reference(student, ref):
 def test_stack_loss_fast(student, ref):
     dil = (1, 2, 4, 8)
     rng = np.random.default_rng(1115)
-    params = ref.init_stack(dil, 8, 3, rng)
-    batch = ref.noise_batch(32, 512, 31, rng)
+    params = ref.init_stack(dil, 16, 3, rng)
+    batch = ref.noise_batch(8, 256, 31, rng)
     expect_call_fast(student, ref, "stack_loss", (params, batch, dil))
 
 
@@ -542,13 +541,18 @@ def test_receptive_field_matches_reference(student, ref, rng, case):
 @graded(cell="receptive_field", kind="property", points=1.5, uses=RF_USES)
 def test_receptive_field_grows_as_the_formula_says(student, ref):
     # 1 + (K - 1) sum(d), every offset in between reached: doubling dilations with K = 3
-    # (2^(L+1) - 1 for L = 1 .. 5), and K = 5 with dilations 1, 4, 16 (85 samples).
-    configs = [(tuple(2**i for i in range(L)), 3, 8) for L in range(1, 6)] + [((1, 4, 16), 5, 4)]
-    x = np.random.default_rng(1120).standard_normal((8, 1, 130))
-    for k, (dil, K, C) in enumerate(configs):
-        params = ref.init_stack(dil, C, K, np.random.default_rng(1121 + k))
+    # (2^(L+1) - 1 for L = 1 .. 5), and K = 5 with dilations 1, 4, 16 (85 samples). Every bias is
+    # 2, so (almost) every ReLU is on and two inputs reveal the whole field (reference, 20 draws
+    # of these 6 stacks: 119 of 120 complete; these seeds: all 6).
+    configs = [(tuple(2**i for i in range(L)), 3) for L in range(1, 6)] + [((1, 4, 16), 5)]
+    x = np.random.default_rng(1120).standard_normal((2, 1, 100))
+    for k, (dil, K) in enumerate(configs):
+        params = ref.init_stack(dil, 4, K, np.random.default_rng(1121 + k))
+        for key in params:
+            if key.startswith("b"):
+                params[key][:] = 2.0
         half = (K - 1) * sum(dil) // 2
-        got = _offsets(student, params, x, dil, 65)
+        got = _offsets(student, params, x, dil, 50)
         if not np.array_equal(got, np.arange(-half, half + 1)):
             raise Fail(
                 f"for dilations {dil} and {K} taps the receptive field should be every offset "
