@@ -457,7 +457,7 @@ def test_stack_loss_gradcheck(student, ref):
 def _train_with_student(student, params, batches, steps, dil, lr, max_seconds=5.0):
     """Adam on the trusted side with the student's stack_loss(params, batch, dil) at each step,
     stopped after ``max_seconds`` (the reference's 40 steps take 0.3-0.5 s with the worker's
-    round trips at a load average of 8-10; the loop variant 0.5-1 s)."""
+    round trips at a load average of 8-10; the loop variant 0.9 s)."""
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     start = time.monotonic()
 
