@@ -215,6 +215,23 @@ MUTANTS = [
         *_LOSS_GRAD_FAILS,
         *_RF_ALL,
     ),
+    # The bias forgotten in the forward: the output no longer depends on b at all.
+    mutant(
+        "conv_bias_forgotten",
+        "dilated_conv1d_code",
+        "    out = np.zeros((B, F, N)) + b[None, :, None]                    # (B, F, N)",
+        "    out = np.zeros((B, F, N))                                       # (B, F, N)",
+        *_CONV_FWD,
+        "dilated_conv1d_backward_gradcheck[db]",
+        "dilated_conv1d_backward_fast",
+        *_STACK_FWD,
+        "stack_backward_gradcheck[db1]",
+        "stack_backward_gradcheck[db2]",
+        "stack_backward_gradcheck[db_out]",
+        *_STACK_DOWNSTREAM,
+        *_LOSS_ALL_FAILS,
+        "receptive_field_grows_as_the_formula_says",  # its biases of 2 keep the ReLUs on
+    ),
     # ------------------------------------------------------------ stack
     # A backward by centred differences of the whole stack (tests/mutants.py), reading the
     # parameters back from the cache; it passes the gradient checks, but straddles the ReLU's
@@ -246,6 +263,17 @@ MUTANTS = [
         '        da = relu_backward(dh, relu_cache)["dx"]                    # (B, C, N)',
         "        da = dh                                                     # (B, C, N)",
         *_STACK_GRADS[:5],
+        *_STACK_DOWNSTREAM,
+        *_LOSS_GRAD_FAILS,
+    ),
+    # A ReLU after every convolution, the read-out too: the logits can no longer be negative.
+    mutant(
+        "stack_relu_on_the_logits",
+        "stack_code",
+        "    return z[:, 0, :], (caches, out_cache)                          # (B, N)",
+        "    return np.maximum(z[:, 0, :], 0.0), (caches, out_cache)         # (B, N)",
+        "stack_forward_matches_reference[three_layers]",
+        *_STACK_GRADS,
         *_STACK_DOWNSTREAM,
         *_LOSS_GRAD_FAILS,
     ),
