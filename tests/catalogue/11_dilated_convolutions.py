@@ -169,6 +169,7 @@ MUTANTS = [
         "stack_output_sees_only_its_receptive_field",
         *_STACK_DOWNSTREAM,
         *_LOSS_ALL_FAILS,
+        "receptive_field_takes_the_union_over_the_batch",  # another net, other dead paths
     ),
     # The tap offset not scaled by the dilation (an ordinary convolution on padded input).
     mutant(
@@ -187,6 +188,7 @@ MUTANTS = [
         "stack_output_sees_only_its_receptive_field",
         *_STACK_DOWNSTREAM,
         *_LOSS_ALL_FAILS,
+        "receptive_field_takes_the_union_over_the_batch",  # another net, other dead paths
     ),
     # The bias gradient averaged over the batch and positions instead of summed.
     mutant(
@@ -288,6 +290,7 @@ MUTANTS = [
         "stack_loss_fast",
         "stack_loss_value_matches_reference",
         "stack_loss_trains_like_reference",
+        "receptive_field_takes_the_union_over_the_batch",  # another net, other dead paths
     ),
     # Every layer at dilation 1: an ordinary convolutional stack.
     mutant(
@@ -334,6 +337,7 @@ MUTANTS = [
         "    reached = dx[0, 0, :] != 0.0                    # (N,)",
         "receptive_field_matches_reference[near_the_left_end]",
         "receptive_field_takes_the_union_over_the_batch",
+        "receptive_field_matches_reference[dilations_1_2_4_8_centre]",
     ),
     # An upstream of ones at every position: the union of all outputs' fields.
     mutant(
