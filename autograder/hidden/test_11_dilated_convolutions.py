@@ -1,7 +1,8 @@
 """Hidden tests for 11_dilated_convolutions (Yu & Koltun, Multi-Scale Context Aggregation by
 Dilated Convolutions).
 
-Grade cells and points: dilated_conv1d 9, stack 8, stack_loss 6, receptive_field 6 (29 in all).
+Grade cells and points: dilated_conv1d 9, stack 8, stack_loss 6, receptive_field 6 (29 in all;
+the last cell holds input_gradient and receptive_field).
 Layout (B, C, N) throughout. Gradient checks compare the student's gradients with numerical
 differentiation of the student's OWN forward (or loss), at 1e-7 per layer and 1e-6 for the whole
 loss, so a wrong forward is charged to the forward tests alone. Inputs of the stack's checks are
@@ -536,7 +537,23 @@ RF_CASES = {
 }
 
 
-@graded(cell="receptive_field", kind="forward", points=0.75, uses=RF_USES)
+@graded(cell="receptive_field", kind="forward", points=1.0, uses=RF_USES)
+def test_input_gradient_matches_reference(student, ref):
+    for dil, C, K, shape, position in [((1, 3), 3, 3, (3, 1, 20), 9), ((2,), 2, 5, (2, 1, 9), 0)]:
+        params, x = _stack_problem(ref, 1130 + K, dil, C, K, shape[0], shape[2])
+        got = student.call("input_gradient", params, x, dil, position)
+        expect_inputs_unchanged(student, "input_gradient")
+        # Reference against centred differences of its own logits: 1e-10; the catalogue's
+        # variants against the reference: identical or within 2e-16.
+        expect_close(
+            f"the input gradient for dilations {dil}, {K} taps, position {position} of {shape[2]}",
+            got,
+            ref.input_gradient(params, x, dil, position),
+            tol=1e-10,
+        )
+
+
+@graded(cell="receptive_field", kind="forward", points=0.5, uses=RF_USES)
 @pytest.mark.parametrize("case", list(RF_CASES))
 def test_receptive_field_matches_reference(student, ref, rng, case):
     dil, C, K, shape, position = RF_CASES[case]

@@ -93,11 +93,23 @@ _LOSS_BODY = """    x, y = batch
     g = stack_backward(dz, cache)
     return loss, {key: g["d" + key] for key in params}"""
 
-_RF_BODY = """    z, cache = stack_forward(params, x, dilations)                  # (B, N)
+_RF_BODIES = """    z, cache = stack_forward(params, x, dilations)                  # (B, N)
     dz = np.zeros_like(z)
     dz[:, position] = 1.0                                           # each sequence's own logit
-    dx = stack_backward(dz, cache)["dx"]                            # (B, 1, N)
-    reached = np.any(dx[:, 0, :] != 0.0, axis=0)    # (N,) union over the batch
+    return stack_backward(dz, cache)["dx"][:, 0, :]                 # (B, N)
+
+
+def receptive_field(params, x, dilations, position):
+    \"\"\"The offsets the logit at `position` depends on, measured from the input gradient.
+
+    Inputs:
+        params, x, dilations, position: as for input_gradient.
+    Returns:
+        offsets: (R,) int array, increasing: every o such that the gradient of z[b, position]
+            with respect to x[b, 0, position + o] is nonzero (!= 0) for at least one b.
+    \"\"\"
+    g = input_gradient(params, x, dilations, position)              # (B, N)
+    reached = np.any(g != 0.0, axis=0)                              # (N,) union over the batch
     return np.flatnonzero(reached) - position"""
 
 # ---------------------------------------------------------------- test names
@@ -333,8 +345,8 @@ MUTANTS = [
     mutant(
         "rf_first_input_only",
         "receptive_field_code",
-        "    reached = np.any(dx[:, 0, :] != 0.0, axis=0)    # (N,) union over the batch",
-        "    reached = dx[0, 0, :] != 0.0                    # (N,)",
+        "np.any(g != 0.0, axis=0)",
+        "g[0] != 0.0",
         "receptive_field_matches_reference[near_the_left_end]",
         "receptive_field_takes_the_union_over_the_batch",
         "receptive_field_matches_reference[dilations_1_2_4_8_centre]",
@@ -460,12 +472,17 @@ VARIANTS = [
     variant(
         "rf_sum_of_absolute_gradients",
         "receptive_field_code",
-        _RF_BODY,
+        _RF_BODIES,
         """    z, cache = stack_forward(params, x, dilations)
-    dz = np.zeros(z.shape)
-    dz[:, position] = np.linspace(1.0, 2.0, z.shape[0])             # any nonzero upstream
-    dx = stack_backward(dz, cache)["dx"]
-    strength = np.abs(dx).sum(axis=(0, 1))                          # (N,)
+    B, N = z.shape
+    onehot = np.zeros((B, N))
+    onehot[np.arange(B), position] = 1.0
+    grads = stack_backward(onehot, cache)
+    return grads["dx"].reshape(B, N)
+
+
+def receptive_field(params, x, dilations, position):
+    strength = np.abs(input_gradient(params, x, dilations, position)).sum(axis=0)  # (N,)
     return np.array([m - position for m in range(len(strength)) if strength[m] > 0])""",
     ),
 ]
