@@ -182,6 +182,7 @@ MUTANTS = [
         *_STACK_DOWNSTREAM,
         *_LOSS_ALL_FAILS,
         "receptive_field_takes_the_union_over_the_batch",  # another net, other dead paths
+        "input_gradient_matches_reference",
     ),
     # The tap offset not scaled by the dilation (an ordinary convolution on padded input).
     mutant(
@@ -201,6 +202,7 @@ MUTANTS = [
         *_STACK_DOWNSTREAM,
         *_LOSS_ALL_FAILS,
         "receptive_field_takes_the_union_over_the_batch",  # another net, other dead paths
+        "input_gradient_matches_reference",
     ),
     # The bias gradient averaged over the batch and positions instead of summed.
     mutant(
@@ -228,6 +230,7 @@ MUTANTS = [
         *_STACK_DOWNSTREAM,
         *_LOSS_GRAD_FAILS,
         *_RF_ALL,
+        "input_gradient_matches_reference",
     ),
     # The bias forgotten in the forward: the output no longer depends on b at all.
     mutant(
@@ -245,6 +248,7 @@ MUTANTS = [
         *_STACK_DOWNSTREAM,
         *_LOSS_ALL_FAILS,
         "receptive_field_grows_as_the_formula_says",  # its biases of 2 keep the ReLUs on
+        "input_gradient_matches_reference",
     ),
     # ------------------------------------------------------------ stack
     # A backward by centred differences of the whole stack (tests/mutants.py), reading the
@@ -279,6 +283,7 @@ MUTANTS = [
         *_STACK_GRADS[:5],
         *_STACK_DOWNSTREAM,
         *_LOSS_GRAD_FAILS,
+        "input_gradient_matches_reference",
     ),
     # A ReLU after every convolution, the read-out too: the logits can no longer be negative.
     mutant(
@@ -303,6 +308,7 @@ MUTANTS = [
         "stack_loss_value_matches_reference",
         "stack_loss_trains_like_reference",
         "receptive_field_takes_the_union_over_the_batch",  # another net, other dead paths
+        "input_gradient_matches_reference",
     ),
     # Every layer at dilation 1: an ordinary convolutional stack.
     mutant(
@@ -317,6 +323,7 @@ MUTANTS = [
         "stack_loss_value_matches_reference",
         "stack_loss_trains_like_reference",
         *_RF_ALL,
+        "input_gradient_matches_reference",
     ),
     # ------------------------------------------------------------ stack_loss
     # The gradient of the sum over positions returned with the loss of the mean.
@@ -358,6 +365,7 @@ MUTANTS = [
         "    dz = np.zeros_like(z)\n    dz[:, position] = 1.0",
         "    dz = np.ones_like(z)\n    dz[:, position] = 1.0",
         *_RF_ALL,
+        "input_gradient_matches_reference",
     ),
     # Absolute positions returned instead of offsets from the output position.
     mutant(
