@@ -28,6 +28,12 @@ BOB_BUG = {
     "26_cs231n": "affine_transposed_weight_gradient",
     "13_transformer": "sdpa_softmax_backward_without_row_sum",
     "22_scaling_laws": "transposed_output_weight_gradient",
+    "09_gpipe": "mean_of_micro_batch_means",
+    "10_resnet": "layernorm_dx_forgets_the_mean_path",
+    "11_dilated_convolutions": "conv_dx_overwritten_not_accumulated",
+    "15_identity_mappings": "batchnorm_backward_treats_batch_statistics_as_constants",
+    "19_coffee_automaton": "nbr_backward_repeated_values_not_accumulated",
+    "24_machine_super_intelligence": "value_backward_missing_one_over_T",
 }
 
 
