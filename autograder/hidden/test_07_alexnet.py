@@ -57,8 +57,14 @@ _IM2COL_CASES = [
     ("3x3 windows, stride 2, pad 1", (2, 3, 5, 6), 3, 3, 2, 1),
     ("2x3 windows, stride 1, pad 0", (1, 2, 4, 5), 2, 3, 1, 0),
     ("1x1 windows, stride 1, pad 0", (2, 4, 3, 3), 1, 1, 1, 0),
-    ("3x2 windows on a 6x7 image, stride 2 (windows that do not fit are dropped)", (2, 2, 6, 7),
-     3, 2, 2, 0),
+    (
+        "3x2 windows on a 6x7 image, stride 2 (windows that do not fit are dropped)",
+        (2, 2, 6, 7),
+        3,
+        2,
+        2,
+        0,
+    ),
     ("5x5 windows, stride 1, pad 2", (3, 3, 6, 6), 5, 5, 1, 2),
 ]
 
@@ -101,7 +107,9 @@ def test_im2col_backward_counts_windows(student, ref):
             ["dx"],
             "the dict returned by im2col_backward",
         )["dx"]
-        expected = ref.im2col_backward(np.ones(cols.shape), ref.im2col_forward(x, HH, WW, stride, pad)[1])["dx"]
+        expected = ref.im2col_backward(
+            np.ones(cols.shape), ref.im2col_forward(x, HH, WW, stride, pad)[1]
+        )["dx"]
         got = expect_array(got, shape, "dx")
         if not np.array_equal(got, expected):
             raise Fail(
@@ -175,14 +183,18 @@ def test_conv_delta_filter_shifts_the_image(student, ref, rng):
         )
 
 
-# Size: x (32, 8, 16, 16), w (16, 8, 3, 3), pad 1. The reference backward takes ~8 ms (budget:
-# the 2 s floor); the VARIANT with an output-position loop ~40 ms; centred differences need
-# 2 x 66 704 forward calls of ~10 ms (~20 min).
+# Size: x (8, 8, 16, 16), w (16, 8, 3, 3), pad 1. The reference backward takes ~2 ms idle, 5 ms at
+# load 11 (budget: the 2 s floor); the einsum VARIANT the same order; centred differences need
+# 2 x 17 536 forward calls of ~1 ms (~35 s idle).
 @graded(
-    cell="conv", kind="integrity", points=1.5, uses=_CONV_USES, requires=("conv_backward_gradcheck",)
+    cell="conv",
+    kind="integrity",
+    points=1.5,
+    uses=_CONV_USES,
+    requires=("conv_backward_gradcheck",),
 )
 def test_conv_backward_fast(student, ref):
-    inputs = _conv_inputs(712, (32, 8, 16, 16), (16, 8, 3, 3))
+    inputs = _conv_inputs(712, (8, 8, 16, 16), (16, 8, 3, 3))
     expect_backward_fast(student, ref, "conv_forward", "conv_backward", inputs)
 
 
@@ -201,7 +213,12 @@ def test_max_pool_forward_matches_reference(student, ref, rng):
         ("2x2 windows, stride 2", (2, 3, 4, 6), 2, 2),
         ("3x3 windows, stride 2 (overlapping, AlexNet's)", (2, 2, 7, 9), 3, 2),
         ("3x3 windows, stride 1", (1, 2, 5, 5), 3, 1),
-        ("2x2 windows, stride 2, odd size (the last row and column are dropped)", (2, 1, 5, 7), 2, 2),
+        (
+            "2x2 windows, stride 2, odd size (the last row and column are dropped)",
+            (2, 1, 5, 7),
+            2,
+            2,
+        ),
         ("one window", (3, 2, 2, 2), 2, 2),
     ]
     for what, shape, size, stride in cases:
@@ -225,7 +242,9 @@ def test_max_pool_backward_gradcheck(student, ref, memo, case):
 def _max_pool_dx(student, x, dout, size, stride):
     cache = call_forward(student, "max_pool_forward", x, size=size, stride=stride, n_outputs=1)[-1]
     got = expect_keys(
-        student.call("max_pool_backward", dout, cache), ["dx"], "the dict returned by max_pool_backward"
+        student.call("max_pool_backward", dout, cache),
+        ["dx"],
+        "the dict returned by max_pool_backward",
     )
     return expect_array(got["dx"], x.shape, "dx")
 
@@ -341,10 +360,14 @@ def test_lrn_backward_euler_identity(student, ref, rng):
     # sum(dout * out) exactly (Euler). Reference: relative difference 2e-16 (tolerance 1e-9).
     x = rng.uniform(0.5, 1.5, size=(2, 6, 2, 3)) * rng.choice([-1.0, 1.0], size=(2, 6, 2, 3))
     beta = 0.75
-    out, cache = call_forward(student, "lrn_forward", x, k=0.0, n=3, alpha=1.0, beta=beta, n_outputs=1)
+    out, cache = call_forward(
+        student, "lrn_forward", x, k=0.0, n=3, alpha=1.0, beta=beta, n_outputs=1
+    )
     out = expect_array(out, x.shape, "out")
     dout = rng.standard_normal(x.shape)
-    dx = expect_keys(student.call("lrn_backward", dout, cache), ["dx"], "the dict returned by lrn_backward")
+    dx = expect_keys(
+        student.call("lrn_backward", dout, cache), ["dx"], "the dict returned by lrn_backward"
+    )
     dx = expect_array(dx["dx"], x.shape, "dx")
     lhs, rhs = float(np.sum(dx * x)), (1 - 2 * beta) * float(np.sum(dout * out))
     if not abs(lhs - rhs) <= 1e-9 * max(1.0, abs(rhs)):
@@ -374,7 +397,9 @@ def _keep(rng, shape, p):
 def test_dropout_forward_matches_reference(student, ref, rng):
     for shape, p in [((4, 10), 0.5), ((2, 3, 5), 0.2), ((7,), 0.0), ((3, 6), 0.9)]:
         x, keep = rng.standard_normal(shape), _keep(rng, shape, p)
-        _expect_outputs(student, ref, "dropout_forward", f"x of shape {shape}, p={p}", 1e-12, x, keep, p)
+        _expect_outputs(
+            student, ref, "dropout_forward", f"x of shape {shape}, p={p}", 1e-12, x, keep, p
+        )
         expect_inputs_unchanged(student, "dropout_forward")
 
 
@@ -389,30 +414,45 @@ def test_dropout_backward_gradcheck(student, ref, memo):
 @graded(cell="dropout", kind="property", points=0.5)
 def test_dropout_dropped_units_pass_nothing(student, ref, rng):
     # Where keep is 0, out and dx are exactly 0; where keep is 1 both are scaled by 1 / (1 - p).
-    x, keep, dout = rng.standard_normal((6, 9)), _keep(rng, (6, 9), 0.5), rng.standard_normal((6, 9))
+    x, keep, dout = (
+        rng.standard_normal((6, 9)),
+        _keep(rng, (6, 9), 0.5),
+        rng.standard_normal((6, 9)),
+    )
     out, cache = call_forward(student, "dropout_forward", x, keep, 0.5, n_outputs=1)
     out = expect_array(out, x.shape, "out")
-    dx = expect_keys(student.call("dropout_backward", dout, cache), ["dx"], "the dict returned by dropout_backward")
+    dx = expect_keys(
+        student.call("dropout_backward", dout, cache),
+        ["dx"],
+        "the dict returned by dropout_backward",
+    )
     dx = expect_array(dx["dx"], x.shape, "dx")
     if np.any(out[keep == 0] != 0) or np.any(dx[keep == 0] != 0):
         raise Fail("a dropped unit (keep = 0) must output 0 and receive a gradient of exactly 0")
-    if not (np.allclose(out[keep == 1], 2 * x[keep == 1]) and np.allclose(dx[keep == 1], 2 * dout[keep == 1])):
-        raise Fail("with p = 0.5, a kept unit's output and gradient should be doubled (1 / (1 - p))")
+    if not (
+        np.allclose(out[keep == 1], 2 * x[keep == 1])
+        and np.allclose(dx[keep == 1], 2 * dout[keep == 1])
+    ):
+        raise Fail(
+            "with p = 0.5, a kept unit's output and gradient should be doubled (1 / (1 - p))"
+        )
 
 
-# Size: x (512, 1024). The reference backward takes ~2 ms (budget: the 2 s floor); centred
-# differences need 2 x 524 288 forward calls.
+# Size: x (256, 256). The reference backward takes ~0.1 ms (budget: the 2 s floor); centred
+# differences need 2 x 65 536 forward calls of ~0.1 ms (~13 s).
 @graded(cell="dropout", kind="integrity", points=1.0, requires=("dropout_backward_gradcheck",))
 def test_dropout_backward_fast(student, ref):
     rng = np.random.default_rng(742)
-    inputs = dict(x=rng.standard_normal((512, 1024)), mask=_keep(rng, (512, 1024), 0.5), p=0.5)
+    inputs = dict(x=rng.standard_normal((256, 256)), mask=_keep(rng, (256, 256), 0.5), p=0.5)
     expect_backward_fast(student, ref, "dropout_forward", "dropout_backward", inputs)
 
 
 # ----------------------------------------------------------------------------- 6. augment (3)
 def _augment(student, X, shifts, flips, pad):
     return expect_array(
-        student.call("augment_batch", X, shifts, flips, pad=pad), X.shape, "the output of augment_batch"
+        student.call("augment_batch", X, shifts, flips, pad=pad),
+        X.shape,
+        "the output of augment_batch",
     )
 
 
@@ -465,7 +505,9 @@ def _net_problem(ref, seed, N=3, size=8, F1=3, F2=4, D=5, K=6, margin=1e-4):
     parameter) never cross a kink."""
     rng = np.random.default_rng(seed)
     while True:
-        params = ref.init_alexnet(F1=F1, F2=F2, D=D, K=K, size=size, seed=int(rng.integers(1 << 30)))
+        params = ref.init_alexnet(
+            F1=F1, F2=F2, D=D, K=K, size=size, seed=int(rng.integers(1 << 30))
+        )
         params = {k: v + 0.1 * rng.standard_normal(v.shape) for k, v in params.items()}
         X, y = rng.standard_normal((N, 3, size, size)), rng.integers(0, K, size=N)
         keep = (rng.random((N, D)) >= 0.5).astype(np.float64)
@@ -498,7 +540,9 @@ def _scores(student, params, X, mask=None):
 
 @graded(cell="alexnet", kind="forward", points=1.0, uses=_NET_USES)
 def test_alexnet_forward_matches_reference(student, ref):
-    for k, shape in enumerate([dict(), dict(N=1, size=4, F1=2, F2=2, D=3, K=4), dict(N=4, size=16)]):
+    for k, shape in enumerate(
+        [dict(), dict(N=1, size=4, F1=2, F2=2, D=3, K=4), dict(N=4, size=16)]
+    ):
         params, X, _, keep = _net_problem(ref, 750 + k, **shape)
         for mask, what in ((None, "without dropout"), (keep, "with a dropout mask")):
             expect_close(
@@ -536,7 +580,10 @@ def test_alexnet_loss_matches_reference(student, ref, memo):
     loss, _ = expect_tuple(value, "alexnet_loss", 2, "loss, grads")
     got = float(expect_array(loss, (), "the loss returned by alexnet_loss"))
     if not abs(got - ref.alexnet_loss(params, (X, y))[0]) <= 1e-10:
-        raise Fail("the loss of alexnet_loss for a batch (X, y) without a mask differs from the expected value")
+        raise Fail(
+            "the loss of alexnet_loss for a batch (X, y) without a mask differs from the "
+            "expected value"
+        )
 
 
 @graded(cell="alexnet", kind="gradcheck", points=0.375, uses=_NET_USES)
@@ -560,20 +607,24 @@ def test_alexnet_loss_zero_head(student, ref):
     for k in _PARAMS[:6]:
         g = expect_array(grads[k], params[k].shape, f"grads[{k!r}]")
         if np.any(g != 0):
-            raise Fail(f"with W4 = 0, grads[{k!r}] of alexnet_loss should be exactly 0 (nothing flows below W4)")
+            raise Fail(
+                f"with W4 = 0, grads[{k!r}] of alexnet_loss should be exactly 0 (nothing flows "
+                "below W4)"
+            )
 
 
-# Training on fixed data: 16 shape images of 12 x 12 pixels (seed 770), F1=4, F2=8, D=16, full
-# batch without dropout (the gradient checks cover the mask), Adam lr 2e-2, 20 steps. Reference,
-# mean of the last 5 losses / first loss, params seeds 0..5: 0.073, 0.109, 0.013, 0.026, 0.054,
-# 0.002 -> threshold 0.3 (seed 0 here). The loss curve must track the reference's to a relative
-# 1e-6 at every step (the VARIANTS agree to ~1e-12). One run takes ~0.1 s idle (0.4 s at load 9).
-TRAIN = dict(steps=20, lr=2e-2, max_ratio=0.3, track_tol=1e-6, max_seconds=10.0)
+# Training on fixed data: 8 shape images of 12 x 12 pixels (seed 770), F1=4, F2=8, D=16, full
+# batch without dropout (the gradient checks cover the mask), Adam lr 2e-2, 15 steps. Reference,
+# mean of the last 5 losses / first loss, params seeds 0..7: 0.189, 0.118, 0.235, 0.346, 0.234,
+# 0.064, 0.144, 0.203 -> threshold 0.5 (seed 0 here; the run is deterministic, so the threshold
+# only has to hold for it). The loss curve must track the reference's to a relative 1e-6 at every
+# step (the VARIANTS agree to ~1e-12). One run takes ~60 ms idle (0.24 s at load 9).
+TRAIN = dict(steps=15, lr=2e-2, max_ratio=0.5, track_tol=1e-6, max_seconds=10.0)
 
 
 @graded(cell="alexnet", kind="training", points=1.5, uses=_NET_USES)
 def test_alexnet_training_reduces_loss_like_reference(student, ref):
-    X, y = shape_images(16, size=12, seed=770)
+    X, y = shape_images(8, size=12, seed=770)
     params = ref.init_alexnet(F1=4, F2=8, D=16, size=12, seed=0)
 
     def batches(step):
@@ -582,9 +633,9 @@ def test_alexnet_training_reduces_loss_like_reference(student, ref):
     expect_trains_like_reference(student, ref, "alexnet_loss", params, batches, **TRAIN)
 
 
-# Size: the notebook's network (10 198 parameters), a batch of 32 images 16 x 16 with a dropout
-# mask. The reference takes ~15 ms (budget: the 2 s floor); gradients by centred differences need
-# 20 396 loss evaluations (~5 min).
+# Size: the notebook's network (10 198 parameters), a batch of 8 images 16 x 16 with a dropout
+# mask. The reference takes ~5 ms idle, 20 ms at load 11 (budget: the 2 s floor); gradients by
+# centred differences need 20 396 loss evaluations (~2 min).
 @graded(
     cell="alexnet",
     kind="integrity",
@@ -593,6 +644,6 @@ def test_alexnet_training_reduces_loss_like_reference(student, ref):
     requires=("alexnet_loss_matches_reference", "alexnet_loss_gradcheck"),
 )
 def test_alexnet_loss_fast(student, ref):
-    X, y = shape_images(32, seed=780)
-    keep = (np.random.default_rng(781).random((32, 32)) >= 0.5).astype(np.float64)
+    X, y = shape_images(8, seed=780)
+    keep = (np.random.default_rng(781).random((8, 32)) >= 0.5).astype(np.float64)
     expect_call_fast(student, ref, "alexnet_loss", (ref.init_alexnet(seed=3), (X, y, keep)))
