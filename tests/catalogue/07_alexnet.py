@@ -86,6 +86,10 @@ _POOL_BWD_BODY = (
 """
     + _POOL_BWD_LOOP
 )
+_POOL_CHOSEN = """            chosen = arg == k * size + l  # (N, C, H', W')"""
+_POOL_OUT = (
+    """    out = np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]  # (N, C, H', W')"""
+)
 _LRN_BWD_RETURN = """    return {"dx": dout * scale + 2.0 * alpha * x * back}"""
 _LRN_BWD_WINDOW = """        back[:, lo + d:hi + d] += ds[:, lo:hi]"""
 _LRN_DEN = """    den = k + alpha * s  # (N, C, H, W)"""
@@ -261,6 +265,36 @@ MUTANTS = [
         _both(_POOL_CACHE, _POOL_BWD_HEAD, _POOL_BWD_BODY),
         _POOL_TIES_ALL,
         "max_pool_backward_ties_go_to_the_first_maximum",
+    ),
+    mutant(
+        "max_pool_backward_swaps_window_row_and_column",
+        "max_pool_code",
+        _POOL_CHOSEN,
+        "            chosen = arg == l * size + k  # (N, C, H', W')",
+        "max_pool_backward_gradcheck[2x2]",
+        "max_pool_backward_gradcheck[3x3_stride2]",
+        "max_pool_backward_ties_go_to_the_first_maximum",
+        "max_pool_backward_near_ties",
+        "max_pool_backward_fast",
+        *_NET_GRADS_BELOW_CONV2,
+        "alexnet_loss_gradcheck[w2]",
+        "alexnet_loss_gradcheck[b2]",
+    ),
+    mutant(
+        "max_pool_forward_averages",
+        "max_pool_code",
+        _POOL_OUT,
+        "    out = flat.mean(axis=-1)  # average pooling",
+        "max_pool_forward_matches_reference",
+        "max_pool_backward_gradcheck[2x2]",
+        "max_pool_backward_gradcheck[3x3_stride2]",
+        "max_pool_backward_near_ties",  # requires the forward test
+        "max_pool_backward_fast",
+        *_NET_FORWARD,
+        "alexnet_loss_gradcheck[w1]",
+        "alexnet_loss_gradcheck[b1]",
+        "alexnet_loss_gradcheck[w2]",
+        "alexnet_loss_gradcheck[b2]",
     ),
     mutant(
         "max_pool_backward_overwrites_overlaps",
