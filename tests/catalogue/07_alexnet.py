@@ -250,11 +250,8 @@ MUTANTS = [
         _CONV_CACHE_AND_BWD,
         _CONV_NUMERICAL,
         "conv_backward_fast",
-        # the network's loss, with two numerical convolutions inside, exceeds the 10 s a call may
-        # take and the submission's call budget
-        "alexnet_loss_matches_reference",
-        *(f"alexnet_loss_gradcheck[{p}]" for p in ("w1", "b1", "w2", "b2", "W3", "b3", "W4", "b4")),
-        "alexnet_loss_zero_head",
+        # training with two numerical convolutions inside the loss runs out of time (on a busy
+        # machine the loss's other tests time out too; they are not named, being load-dependent)
         "alexnet_training_reduces_loss_like_reference",
         "alexnet_loss_fast",
     ),
