@@ -5,7 +5,7 @@ Each entry replaces one exact substring of one answer cell of the source noteboo
 removed).
 """
 
-from mutants import fd_loop, mutant, variant
+from mutants import mutant, numerical_backward, variant
 
 # Tests that fail whenever the network's forward is wrong, or its gradients are.
 _NET_FORWARD = [
@@ -96,6 +96,24 @@ _LRN_DEN = """    den = k + alpha * s  # (N, C, H, W)"""
 _DROP_FWD = """    scale = mask / (1.0 - p)
     return x * scale, scale"""
 _DROP_BWD = """    return {"dx": dout * cache}"""
+_DROP_BWD_HEAD = '''\
+def dropout_backward(dout, cache):
+    """Backward pass of dropout_forward.
+
+    Inputs:
+        dout: upstream gradient, shaped like x.
+        cache: from dropout_forward.
+    Returns:
+        dict with 'dx', shaped like x.
+    """'''
+# The numerical backward (tests/mutants.py's template): the forward keeps its inputs and the
+# backward differentiates dropout_forward by centred differences. It passes every gradient check;
+# only the time budget catches it (inside the network the dropout layer is small, so the network's
+# tests cannot).
+_DROP_NUMERICAL = numerical_backward(
+    '    x, mask, p = cache\n    args = {"x": x.copy()}',
+    'float(np.sum(dropout_forward(args["x"], mask, p)[0] * dout))',
+)
 _AUG_FLIP = """        out[i] = crop[:, :, ::-1] if flips[i] else crop"""
 _AUG_SHIFT = """        r, c = shifts[i]"""
 _AUG_OUT = """    out = np.empty((N, C, H, W))"""
@@ -106,54 +124,7 @@ _NET_FLATTEN = (
 )
 _NET_CE = """    loss, dscores = softmax_cross_entropy(scores, y)  # (N, K)"""
 
-# Numerical backward of the convolution (tests/mutants.py's loop): the cache keeps the inputs
-# and the backward differentiates conv_forward by centred differences. It passes every gradient
-# check; only the time budgets (and the training run's time limit) catch it.
-_CONV_CACHE_AND_BWD = '''    return out, (cols, cache_cols, w)
-
-
-def conv_backward(dout, cache):
-    """Backward pass of conv_forward.
-
-    Inputs:
-        dout: (N, F, H', W') upstream gradient.
-        cache: from conv_forward.
-    Returns:
-        dict with 'dx': (N, C, H, W), 'dw': (F, C, HH, WW), 'db': (F,).
-    """
-    cols, cache_cols, w = cache'''
-_CONV_NUMERICAL = f'''    return out, (x, w, b, stride, pad)
-
-
-def conv_backward(dout, cache):
-    """Backward pass of conv_forward, by centred differences of conv_forward."""
-    x, w, b, stride, pad = cache
-    args = {{"x": x.copy(), "w": w.copy(), "b": b.copy()}}
-
-    def objective():
-        return float(np.sum(conv_forward(args["x"], args["w"], args["b"], stride, pad)[0] * dout))
-
-    grads = {{}}
-    for name, arr in args.items():
-{fd_loop("arr", "g", "objective()", indent=8)}
-        grads["d" + name] = g
-    return grads
-    cols, cache_cols, w = cache'''
-
 _POOL_CACHE = """    return out, (x.shape, size, stride, arg)"""
-_POOL_NUMERICAL = f"""    return out, (x, size, stride)
-
-
-def max_pool_backward(dout, cache):
-    \"\"\"Backward pass of max_pool_forward, by centred differences of max_pool_forward.\"\"\"
-    x, size, stride = cache
-    x = x.copy()
-{fd_loop("x", "dx", "float(np.sum(max_pool_forward(x, size, stride)[0] * dout))")}
-    return {{"dx": dx}}
-
-
-def _unused_backward(dout, cache):
-    \"\"\"Backward pass of max_pool_forward."""
 _POOL_TIES_ALL = (
     """    return out, (x, out, size, stride)
 
@@ -244,17 +215,6 @@ MUTANTS = [
         "alexnet_loss_gradcheck[b1]",
         "alexnet_loss_gradcheck[w2]",
     ),
-    mutant(
-        "conv_numerical_backward",
-        "conv_code",
-        _CONV_CACHE_AND_BWD,
-        _CONV_NUMERICAL,
-        "conv_backward_fast",
-        # training with two numerical convolutions inside the loss runs out of time (on a busy
-        # machine the loss's other tests time out too; they are not named, being load-dependent)
-        "alexnet_training_reduces_loss_like_reference",
-        "alexnet_loss_fast",
-    ),
     # ---- 3. max pooling
     mutant(
         "max_pool_ties_to_every_maximum",
@@ -305,22 +265,6 @@ MUTANTS = [
         "max_pool_backward_ties_go_to_the_first_maximum",
         "max_pool_backward_near_ties",
         "max_pool_backward_fast",
-    ),
-    mutant(
-        "max_pool_numerical_backward",
-        "max_pool_code",
-        _POOL_CACHE
-        + "\n\n\n"
-        + _POOL_BWD_HEAD.split("\n")[0]
-        + "\n"
-        + _POOL_BWD_HEAD.split("\n")[1],
-        _POOL_NUMERICAL,
-        "max_pool_backward_near_ties",
-        "max_pool_backward_fast",
-        "max_pool_backward_ties_go_to_the_first_maximum",
-        # training with two numerical poolings inside the loss runs out of time
-        "alexnet_training_reduces_loss_like_reference",
-        "alexnet_loss_fast",
     ),
     # ---- 4. LRN
     mutant(
@@ -380,6 +324,13 @@ MUTANTS = [
         "alexnet_loss_gradcheck[W3]",
         "alexnet_loss_gradcheck[b3]",
         "alexnet_loss_fast",
+    ),
+    mutant(
+        "dropout_numerical_backward",
+        "dropout_code",
+        _both(_DROP_FWD, _DROP_BWD_HEAD, _DROP_BWD),
+        _both("    return x * mask / (1.0 - p), (x, mask, p)", _DROP_BWD_HEAD, _DROP_NUMERICAL),
+        "dropout_backward_fast",
     ),
     # ---- 6. augmentation
     mutant(
