@@ -384,6 +384,15 @@ MUTANTS = [
         "alexnet_loss_gradcheck[b2]",
     ),
     mutant(
+        "alexnet_loss_divides_by_batch_twice",
+        "alexnet_code",
+        _NET_CE,
+        "    loss, dscores = softmax_cross_entropy(scores, y)\n    dscores = dscores / len(y)",
+        *(f"alexnet_loss_gradcheck[{p}]" for p in ("w1", "b1", "w2", "b2", "W3", "b3", "W4", "b4")),
+        "alexnet_training_reduces_loss_like_reference",
+        "alexnet_loss_fast",
+    ),
+    mutant(
         "alexnet_loss_sums_over_batch",
         "alexnet_code",
         _NET_CE,
