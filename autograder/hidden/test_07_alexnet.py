@@ -420,7 +420,7 @@ def test_dropout_backward_gradcheck(student, ref, memo):
 
 @graded(cell="dropout", kind="property", points=0.5)
 def test_dropout_dropped_units_pass_nothing(student, ref, rng):
-    # Where keep is 0, out and dx are exactly 0; where keep is 1 both are scaled by 1 / (1 - p).
+    # Where the mask is 0, out and dx are exactly 0; where it is 1, out is x / (1 - p).
     x, keep, dout = (
         rng.standard_normal((6, 9)),
         _keep(rng, (6, 9), 0.5),
@@ -435,14 +435,9 @@ def test_dropout_dropped_units_pass_nothing(student, ref, rng):
     )
     dx = expect_array(dx["dx"], x.shape, "dx")
     if np.any(out[keep == 0] != 0) or np.any(dx[keep == 0] != 0):
-        raise Fail("a dropped unit (keep = 0) must output 0 and receive a gradient of exactly 0")
-    if not (
-        np.allclose(out[keep == 1], 2 * x[keep == 1])
-        and np.allclose(dx[keep == 1], 2 * dout[keep == 1])
-    ):
-        raise Fail(
-            "with p = 0.5, a kept unit's output and gradient should be doubled (1 / (1 - p))"
-        )
+        raise Fail("a dropped unit (mask = 0) must output 0 and receive a gradient of exactly 0")
+    if not np.allclose(out[keep == 1], 2 * x[keep == 1]):
+        raise Fail("with p = 0.5, a kept unit's output should be doubled (x / (1 - p))")
 
 
 # Size: x (256, 256). The reference backward takes 0.02 ms (budget: the 2 s floor); centred
