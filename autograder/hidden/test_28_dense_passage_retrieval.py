@@ -180,7 +180,7 @@ def test_bow_encoder_backward_fast_at_realistic_size(student, ref):
 
 
 # ------------------------------------------------------------------------------ inbatch_nce (8)
-NCE_CASES = {"B6_K4": (6, 4, 1.0), "one_pair": (1, 3, 1.0), "large_scores": (5, 3, 30.0)}
+NCE_CASES = {"B6_K4": (6, 4, 1.0), "two_pairs": (2, 3, 1.0), "large_scores": (5, 3, 30.0)}
 
 
 @graded(cell="inbatch_nce", kind="forward", points=0.5)
@@ -249,8 +249,9 @@ def test_inbatch_nce_backward_sanity_identities(student, ref, rng):
     g = _grad_dict(student.call("inbatch_nce_backward", 1.0, cache), "inbatch_nce_backward",
                    ["dQ", "dP"])  # fmt: skip
     dP = expect_array(g["dP"], (B, K), "dP")
-    # Reference, 20 seeds: |sum_j dP_j| <= 5.6e-17 with |dP| ~ 0.1.
-    if np.abs(dP.sum(axis=0)).max() > 1e-10 * max(np.abs(dP).max(), 1e-3):
+    # Reference, 20 seeds: |sum_j dP_j| <= 5.6e-17 with |dP| ~ 0.1. The tolerance is the gradient
+    # checks' (1e-7 relative), so a backward that is right to rounding is never charged here.
+    if np.abs(dP.sum(axis=0)).max() > 1e-7 * max(np.abs(dP).max(), 1e-3):
         raise Fail(
             "your dP summed over the batch is not zero; shifting every passage by one vector "
             "does not change the loss, so it must be"
@@ -294,7 +295,7 @@ def _dpr_case(seed, B=6, V=30, D=4, K=3):
 
 @graded(cell="dpr_loss", kind="forward", points=1.0, uses=DPR_USES)
 def test_dpr_loss_value_matches_reference(student, ref):
-    for seed, B in ((2805, 6), (2806, 1)):
+    for seed, B in ((2805, 6), (2806, 2)):
         params, batch = _dpr_case(seed, B=B)
         loss, _ = expect_tuple(
             student.call("dpr_loss", params, batch), "dpr_loss", 2, "loss, grads"
