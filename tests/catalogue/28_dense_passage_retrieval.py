@@ -150,6 +150,17 @@ MUTANTS = [
         "dpr_loss_trains_like_reference",
     ),
     mutant(
+        "mean_normalised_over_the_whole_batch",
+        "bow_encoder_code",
+        "    weights = mask / mask.sum(axis=1, keepdims=True)      # (B, T) each row sums to 1",
+        "    weights = mask / mask.sum(keepdims=True)              # (B, T) all rows together",
+        "bow_encoder_forward_matches_reference[B4_T5_V12]",
+        "bow_encoder_forward_matches_reference[one_token_each]",
+        "bow_encoder_forward_matches_reference[padded_repeats]",
+        "dpr_loss_value_matches_reference",
+        "dpr_loss_trains_like_reference",
+    ),
+    mutant(
         "padded_slots_get_gradient",
         "bow_encoder_code",
         "    demb = weights[:, :, None] * dh[:, None, :]           # (B, T, D)",
