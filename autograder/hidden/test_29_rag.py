@@ -34,7 +34,6 @@ from autograder.testing import graded
 from autograder.testing import layer_gradcheck
 from autograder.testing import loss_gradcheck
 from autograder.testing import memoised
-from autograder.testing.training import projected_over
 from given.gradcheck import rel_error
 from given.gradcheck import step_size
 from given.optim import TrainingDiverged
@@ -458,11 +457,14 @@ def test_rag_loss_gradcheck(student, ref, memo, marginal, param):
 @graded(cell="rag_loss", kind="property", points=0.5, uses=LOSS_USES)
 def test_rag_loss_retriever_gets_no_signal_at_zero_copy_weight(student, ref):
     for marginal in MARGINALS:
-        params, batch = _loss_case(ref, marginal, copy=0.0)
+        params, batch = _loss_case(ref, marginal)
+        _, moving = expect_loss_pair(student.call("rag_loss", params, batch), "rag_loss", params)
         params["c"] = np.zeros(3)
         _, grads = expect_loss_pair(student.call("rag_loss", params, batch), "rag_loss", params)
-        # Reference: largest |dW| 1.4e-17 (sequence), 2.8e-17 (token) against |dc| ~0.1.
-        if np.abs(grads["W"]).max() > 1e-12:
+        # Reference: largest |dW| at c = 0 is 1.4e-17 (sequence), 2.8e-17 (token), against
+        # 0.05-0.2 at the copy weights of the gradient checks (ratio < 1e-15); a gradient by
+        # finite differences reaches ~1e-10 of it. Limit: 1e-7 of the gradient at c ~ 1.5.
+        if np.abs(grads["W"]).max() > 1e-7 * np.abs(moving["W"]).max():
             raise Fail(
                 f"at copy weight c = 0 grads['W'] from rag_loss ({marginal}) should be zero: the "
                 "generator ignores the document, so the loss does not depend on the retriever"
@@ -507,7 +509,9 @@ def _train_student(student, ref, memo, marginal):
         def step_fn(p, batch):
             nonlocal done
             spent = time.monotonic() - start
-            if spent > 20.0 or projected_over(spent, done, TRAIN_STEPS, 20.0):
+            # The reference's steps take 2-6 ms under load, the catalogue's loop variants 3-10 ms:
+            # a run on pace for over 10 s (200 ms a step) is stopped after its first step.
+            if spent > 5.0 or (done and spent / done * TRAIN_STEPS > 10.0):
                 raise Fail(
                     f"training with your rag_loss was stopped after {spent:.1f} s and {done} "
                     f"of {TRAIN_STEPS} steps: each step should take milliseconds"
