@@ -358,6 +358,36 @@ MUTANTS = [
         "rag_loss_retriever_gets_no_signal_at_zero_copy_weight",
         "rag_loss_trains_like_reference[token]",
     ),
+    mutant(
+        "token_nll_averaged_over_tokens",
+        "rag_token_code",
+        "return -log_marginal.sum(axis=1), posterior",
+        "return -log_marginal.mean(axis=1), posterior",
+        *_marginal_forward("token"),
+        "rag_token_matches_brute_force_marginal",
+        # Its backward differentiates the sum, no longer its own forward.
+        "rag_token_backward_gradcheck[dlogp_z]",
+        "rag_token_backward_gradcheck[dll]",
+        "rag_token_backward_fast_at_realistic_size",
+        "rag_loss_value_matches_reference[token]",
+        "rag_loss_gradcheck[W-token]",
+        "rag_loss_gradcheck[c-token]",
+        "rag_loss_gradcheck[G-token]",
+        "rag_loss_trains_like_reference[token]",
+    ),
+    mutant(
+        "token_dll_broadcast_like_sequence",
+        "rag_token_code",
+        'return {"dlogp_z": dll.sum(axis=2), "dll": dll}',
+        'return {"dlogp_z": dll.sum(axis=2), "dll": np.repeat(dll.sum(axis=2)[:, :, None], '
+        "dll.shape[2], axis=2)}",
+        "rag_token_backward_gradcheck[dll]",
+        "rag_token_backward_matches_brute_force_gradient",
+        "rag_token_backward_fast_at_realistic_size",
+        "rag_loss_gradcheck[c-token]",
+        "rag_loss_gradcheck[G-token]",
+        "rag_loss_trains_like_reference[token]",
+    ),
     # ---------------------------------------------------------------- rag_loss
     mutant(
         "loss_summed_over_the_batch",
