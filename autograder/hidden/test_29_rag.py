@@ -509,8 +509,9 @@ def _train_student(student, ref, memo, marginal):
         def step_fn(p, batch):
             nonlocal done
             spent = time.monotonic() - start
-            # The reference's steps take 2-6 ms under load, the catalogue's loop variants 3-10 ms:
-            # a run on pace for over 10 s (200 ms a step) is stopped after its first step.
+            # One rag_loss call at this size, measured at load 11 on the 2 cores: reference
+            # 3-5 ms, the catalogue's variants 5-16 ms (the reader loops the slowest). A run on
+            # pace for over 10 s (200 ms a step) is stopped after its first step.
             if spent > 5.0 or (done and spent / done * TRAIN_STEPS > 10.0):
                 raise Fail(
                     f"training with your rag_loss was stopped after {spent:.1f} s and {done} "
