@@ -18,6 +18,7 @@ from catalogue import load_catalogue, mutate
 
 OUT = ROOT / "examples" / "submitted"
 BOB_BUG = {
+    "29_rag": "copy_weight_gradient_assigned_not_accumulated",
     "28_dense_passage_retrieval": "fancy_index_assignment_loses_repeated_words",
     "01_complexodynamics": "neighbour_gradients_shifted_the_wrong_way",
     "02_char_rnn": "bptt_weight_gradient_not_accumulated",
