@@ -251,6 +251,7 @@ MUTANTS = [
         # (B, n) becomes (n,) or a scalar when B or n is 1
         "pointer_forward_matches_reference[n1]",
         "ptrnet_loss_value_matches_reference",
+        "ptrnet_loss_fast",
         "greedy_decode_matches_reference",
     ),
     # ---------------------------------------------------------------- pointer_nll
