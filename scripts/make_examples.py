@@ -18,6 +18,7 @@ from catalogue import load_catalogue, mutate
 
 OUT = ROOT / "examples" / "submitted"
 BOB_BUG = {
+    "06_pointer_networks": "decoder_start_not_sent_back_to_the_encoder",
     "29_rag": "copy_weight_gradient_assigned_not_accumulated",
     "28_dense_passage_retrieval": "fancy_index_assignment_loses_repeated_words",
     "01_complexodynamics": "neighbour_gradients_shifted_the_wrong_way",
