@@ -215,7 +215,7 @@ def test_process_qstar_is_permutation_invariant(student, ref, rng):
     attn = expect_array(attn, (B, K, n), "attn")
     grads = expect_keys(student.call("process_backward", dq, cache), ["dM"], "process_backward")
     dM = expect_array(grads["dM"], (B, n, H), "dM")
-    for trial in range(3):
+    for _ in range(3):
         perm = _random_perms(rng, B, n)
         moved = dict(inputs, M=np.take_along_axis(inputs["M"], perm[:, :, None], axis=1))
         q2, a2, cache2 = call_forward(student, "process_forward", n_outputs=2, **moved)
@@ -288,7 +288,13 @@ def test_pointer_scores_backward_gradcheck(student, ref, memo, grad):
     # 6e-12..3.1e-10 (tolerance 1e-7).
     inputs = _head_inputs(np.random.default_rng(821), 3, 4, 3, 6, 5)
     res = layer_gradcheck(
-        student, ref, "pointer_scores_forward", "pointer_scores_backward", inputs, seed=821, memo=memo
+        student,
+        ref,
+        "pointer_scores_forward",
+        "pointer_scores_backward",
+        inputs,
+        seed=821,
+        memo=memo,
     )
     expect_gradient(res, grad)
 
@@ -363,9 +369,7 @@ def test_pointer_loss_is_a_distribution_over_orders(student, ref, rng):
         raise Fail("adding a constant to every score of a set changed the loss of pointer_loss")
 
 
-@graded(
-    cell="pointer", kind="integrity", points=1, requires=("pointer_scores_backward_gradcheck",)
-)
+@graded(cell="pointer", kind="integrity", points=1, requires=("pointer_scores_backward_gradcheck",))
 def test_pointer_scores_backward_fast(student, ref):
     # B=64, n=10, H=32, C=64, A=32: M has 20480 entries. Reference backward ~1 ms -> the 2 s
     # floor; a finite-difference backward needs > 5e4 forward calls (> 20 s).

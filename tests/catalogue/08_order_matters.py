@@ -143,6 +143,13 @@ MUTANTS = [
         "attend_code",
         "    dM = a[:, :, None] * dr[:, None, :] + de[:, :, None] * q[:, None, :]  # (B, n, H)",
         "    dM = a[:, :, None] * dr[:, None, :]                                   # (B, n, H)",
+        "attend_backward_gradcheck[dM]",
+        "attend_backward_fast",
+        "process_backward_gradcheck[dM]",
+        "process_backward_fast",
+        *_model_grads("set2set", "Wr"),
+        _TRAINING,
+        _MODEL_FAST,
     ),
     # The softmax normalised over the batch (axis 0) instead of over the elements of each set.
     mutant(
@@ -150,6 +157,20 @@ MUTANTS = [
         "attend_code",
         "    a = w / w.sum(axis=1, keepdims=True)                 # (B, n)",
         "    a = w / w.sum(axis=0, keepdims=True)                 # (B, n)",
+        "attend_forward_matches_reference",
+        *_ATTEND_GRADS,
+        "attend_weights_follow_their_elements",
+        "attend_backward_fast",
+        "process_forward_matches_reference",
+        *_PROCESS_GRADS,
+        "process_qstar_is_permutation_invariant",
+        "process_backward_fast",
+        "order_model_forward_matches_reference",
+        *_model_grads("set2set", "Wr", "br", "Wp", "bp"),
+        "order_model_loss_value",
+        "order_model_set_encoder_ignores_storage_order",
+        _TRAINING,
+        _MODEL_FAST,
     ),
     # ------------------------------------------------------------ process
     # The gradient the LSTM step returns for its input slot (r_{t-1}) is dropped: the read of
@@ -159,6 +180,10 @@ MUTANTS = [
         "process_code",
         '        dr, dq, dc = s["dx"], s["dh_prev"], s["dc_prev"]',
         '        dr, dq, dc = np.zeros_like(dr), s["dh_prev"], s["dc_prev"]',
+        *_PROCESS_GRADS,
+        "process_backward_fast",
+        *_model_grads("set2set", "Wr", "br", "bp"),
+        _MODEL_FAST,
     ),
     # Off by one in time: each step reads the memory with the query of the previous step
     # (attention before the LSTM update); the backward, unchanged, no longer matches.
@@ -170,6 +195,14 @@ MUTANTS = [
         """        r_new, a, attend_cache = attend_forward(q, M)            # reads with q_{t-1}
         q, c, lstm_cache = lstm_step_forward(r, q, c, W, b)     # q_t, c_t: (B, H)
         r = r_new""",
+        "process_forward_matches_reference",
+        *_PROCESS_GRADS,
+        "process_backward_fast",
+        "order_model_forward_matches_reference",
+        *_model_grads("set2set", "Wr", "br", "Wp", "bp"),
+        "order_model_loss_value",
+        _TRAINING,
+        _MODEL_FAST,
     ),
     # A backward by centred differences through the forward (tests/mutants.py); the forward keeps
     # its inputs in the cache for it. Accurate to ~1e-10, it passes every gradient check; only
@@ -178,13 +211,18 @@ MUTANTS = [
         "process_numerical_backward",
         "process_code",
         _PROCESS_BACKWARD,
-        _PROCESS_RETURN.replace("(steps, M.shape, W.shape)", "(steps, M.shape, W.shape, (M, W, b, K))")
+        _PROCESS_RETURN.replace(
+            "(steps, M.shape, W.shape)", "(steps, M.shape, W.shape, (M, W, b, K))"
+        )
         + _PROCESS_BWD_DOC
         + numerical_backward(
             """    steps, (B, n, H), W_shape, (M, W, b, K) = cache
     args = {"M": M.copy(), "W": W.copy(), "b": b.copy()}""",
             'np.sum(process_forward(args["M"], args["W"], args["b"], K)[0] * dqstar)',
         ),
+        "process_backward_fast",
+        _TRAINING,
+        _MODEL_FAST,
     ),
     # ------------------------------------------------------------ pointer
     # No mask: every step's softmax runs over all n elements, written ones included.
@@ -193,6 +231,11 @@ MUTANTS = [
         "pointer_code",
         "    avail = rank[:, None, :] >= steps[None, :, None]     # (B, n steps, n elements)",
         "    avail = np.ones((B, n, n), dtype=bool)               # (B, n steps, n elements)",
+        "pointer_loss_matches_reference",
+        "pointer_loss_is_a_distribution_over_orders",
+        "pointer_loss_fast",
+        "order_model_loss_value",
+        _TRAINING,
     ),
     # The loss is a mean over B x n pointer steps, the gradient divided by B only.
     mutant(
@@ -200,14 +243,27 @@ MUTANTS = [
         "pointer_code",
         "    return float(loss), (p - target).sum(axis=1) / (B * n)",
         "    return float(loss), (p - target).sum(axis=1) / B",
+        "pointer_loss_matches_reference",
+        "pointer_loss_gradcheck",
+        "pointer_loss_fast",
+        *_model_grads("set2set"),
+        *_model_grads("lstm"),
+        _MODEL_FAST,
     ),
     # The context is broadcast to the n elements of its set; its gradient averages them instead
     # of adding them up.
     mutant(
         "pointer_scores_context_gradient_averaged",
         "pointer_code",
-        "    dpre_set = dpre.sum(axis=1)                          # (B, A) the context is shared by n",
-        "    dpre_set = dpre.mean(axis=1)                         # (B, A) the context is shared by n",
+        "    dpre_set = dpre.sum(axis=1)",
+        "    dpre_set = dpre.mean(axis=1)",
+        "pointer_scores_backward_gradcheck[dctx]",
+        "pointer_scores_backward_gradcheck[dWc]",
+        "pointer_scores_backward_fast",
+        *_model_grads("set2set", "Wr", "br", "Wp", "bp", "Wc"),
+        *_model_grads("lstm", "Wr", "br", "Wp", "bp", "Wc"),
+        _TRAINING,
+        _MODEL_FAST,
     ),
     # tanh' written as 1 - u instead of 1 - u^2.
     mutant(
@@ -215,6 +271,16 @@ MUTANTS = [
         "pointer_code",
         "    dpre = ds[:, :, None] * v * (1.0 - u * u)            # (B, n, A) before the tanh",
         "    dpre = ds[:, :, None] * v * (1.0 - u)                # (B, n, A) before the tanh",
+        "pointer_scores_backward_gradcheck[dM]",
+        "pointer_scores_backward_gradcheck[dctx]",
+        "pointer_scores_backward_gradcheck[dWm]",
+        "pointer_scores_backward_gradcheck[dWc]",
+        "pointer_scores_backward_gradcheck[dba]",
+        "pointer_scores_backward_fast",
+        *_model_grads("set2set", "Wr", "br", "Wp", "bp", "Wm", "Wc", "ba"),
+        *_model_grads("lstm", "Wr", "br", "Wp", "bp", "Wm", "Wc", "ba"),
+        _TRAINING,
+        _MODEL_FAST,
     ),
     # ------------------------------------------------------------ model
     # M feeds the encoder and the head; only the encoder's path is carried back to Read.
@@ -222,7 +288,11 @@ MUTANTS = [
         "model_misses_the_direct_memory_path",
         "model_code",
         '    gr = affine_backward(g["dM"] + dM_enc, read_cache)   # both paths into M',
-        '    gr = affine_backward(dM_enc, read_cache)             # both paths into M',
+        "    gr = affine_backward(dM_enc, read_cache)             # both paths into M",
+        *_model_grads("set2set", "Wr", "br"),
+        *_model_grads("lstm", "Wr", "br"),
+        _TRAINING,
+        _MODEL_FAST,
     ),
     # Off by one in time: the LSTM encoder's upstream put on its first state, not its last.
     mutant(
@@ -230,6 +300,8 @@ MUTANTS = [
         "model_code",
         '        dhs[:, -1] = g["dctx"]                           # only the last state is read',
         '        dhs[:, 0] = g["dctx"]                            # only the last state is read',
+        *_model_grads("lstm", "Wr", "br", "Wp", "bp"),
+        _MODEL_FAST,
     ),
 ]
 
@@ -240,6 +312,15 @@ MUTANTS += [
         "pointer_code",
         "    u = np.tanh(M @ Wm + (ctx @ Wc)[:, None, :] + ba)    # (B, n, A)",
         "    u = np.tanh(M @ Wm + (ctx @ Wc)[:, None, :])         # (B, n, A)",
+        "pointer_scores_forward_matches_reference",
+        "pointer_scores_backward_gradcheck[dba]",
+        "pointer_scores_backward_fast",
+        "order_model_forward_matches_reference",
+        *_model_grads("set2set", "ba"),
+        *_model_grads("lstm", "ba"),
+        "order_model_loss_value",
+        _TRAINING,
+        _MODEL_FAST,
     ),
     # v is shared by every element of every set; its gradient is averaged over the batch.
     mutant(
@@ -247,6 +328,12 @@ MUTANTS += [
         "pointer_code",
         '    dv = np.einsum("bna,bn->a", u, ds)                   # (A,)',
         '    dv = np.einsum("bna,bn->a", u, ds) / len(ds)         # (A,)',
+        "pointer_scores_backward_gradcheck[dv]",
+        "pointer_scores_backward_fast",
+        *_model_grads("set2set", "v"),
+        *_model_grads("lstm", "v"),
+        _TRAINING,
+        _MODEL_FAST,
     ),
     # The Process block started from the first element's memory instead of a zero query: the
     # set embedding now depends on which element is stored first.
@@ -255,6 +342,16 @@ MUTANTS += [
         "process_code",
         "    q, c, r = np.zeros((B, H)), np.zeros((B, H)), np.zeros((B, H))",
         "    q, c, r = M[:, 0].copy(), np.zeros((B, H)), np.zeros((B, H))",
+        "process_forward_matches_reference",
+        "process_backward_gradcheck[dM]",
+        "process_qstar_is_permutation_invariant",
+        "process_backward_fast",
+        "order_model_forward_matches_reference",
+        *_model_grads("set2set", "Wr", "br"),
+        "order_model_loss_value",
+        "order_model_set_encoder_ignores_storage_order",
+        _TRAINING,
+        _MODEL_FAST,
     ),
 ]
 
