@@ -210,6 +210,7 @@ MUTANTS = [
         "predict_heads_matches_reference",
         "greedy_decode_matches_reference",
         "speculative_decode_equals_greedy",
+        "speculative_decode_calls_and_acceptance_match_the_algorithm",
         "heads_backward_fast_at_realistic_size",
         "mtp_loss_fast_at_realistic_size",
         "mtp_loss_sequential_fast_at_realistic_size",
