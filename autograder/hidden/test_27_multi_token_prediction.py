@@ -265,14 +265,15 @@ def test_mtp_loss_gradcheck(student, ref, memo, part):
 @graded(cell="mtp_loss", kind="training", points=2.0, uses=("heads",))
 def test_mtp_loss_trains_like_reference(student, ref):
     data = fixed_batches(8, 16, ref.CONTEXT, 3, ref.VOCAB, ref.NOISE, seed=2714)
-    params = _model(ref, 3, 2715, hidden=16)
+    params = _model(ref, 3, 2715, hidden=8)
     batches = lambda step: data[step % len(data)]  # noqa: E731
     ref_curve = train(ref.mtp_loss, {k: v.copy() for k, v in params.items()}, batches, 60, lr=1e-2)
     curve = train_with_student(student, "mtp_loss", params, batches, 60, lr=1e-2)
     # Reference, init seeds 2715..2724 with data seeds 2714..2723: mean of the last 5 losses over
-    # the first = 0.30 ... 0.41; this test uses the first pair (0.37). Limit 0.6.
-    expect_loss_decreases(curve, 0.6, 60, tail=5)
-    # The catalogue's variants follow the reference curve to 4.3e-16 (relative) over 60 steps,
+    # the first = 0.57 ... 0.69; this test uses the first pair (0.59). Limit 0.8. (Hidden width 8
+    # keeps a numerical backward's run short; it is the timing tests' business.)
+    expect_loss_decreases(curve, 0.8, 60, tail=5)
+    # The catalogue's variants follow the reference curve to 5.5e-16 (relative) over 60 steps,
     # on all 10 seed pairs.
     expect_curve_tracks(curve, ref_curve, 1e-6, what="the training curve with your mtp_loss")
 
