@@ -278,7 +278,9 @@ MUTANTS = [
         "mtp_loss_code",
         _MTP_LOSS_BODY,
         _loss_by_differences(),
-        "mtp_loss_trains_like_reference",
+        # Its gradients are accurate to ~1e-10, so only time gives it away; on a heavily loaded
+        # machine its 60-step training run may also be stopped for time (not named: it depends
+        # on the load).
         "mtp_loss_fast_at_realistic_size",
     ),
     # ---------------------------------------------------------------- mtp_loss_sequential
