@@ -18,6 +18,8 @@ from catalogue import load_catalogue, mutate
 
 OUT = ROOT / "examples" / "submitted"
 BOB_BUG = {
+    "27_multi_token_prediction": "unembedding_gradient_from_the_last_head_only",
+    "08_order_matters": "attend_dM_misses_the_score_path",
     "06_pointer_networks": "decoder_start_not_sent_back_to_the_encoder",
     "29_rag": "copy_weight_gradient_assigned_not_accumulated",
     "28_dense_passage_retrieval": "fancy_index_assignment_loses_repeated_words",
