@@ -12,6 +12,8 @@ Timings: in-process, one BLAS thread, on the shared 2-core machine (load average
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from autograder.testing import Fail
@@ -31,6 +33,7 @@ from autograder.testing import layer_gradcheck
 from autograder.testing import memoised
 from autograder.testing import numerically_flat
 from autograder.testing import train_with_student
+from autograder.testing.gradients import directional_only
 from autograder.testing.inputs import perturbed
 from given.gradcheck import compare
 from given.gradcheck import rel_error
@@ -263,7 +266,10 @@ def test_additive_attention_uniform_when_va_is_zero(student, ref, rng):
     context, alpha, _ = call_forward(student, "additive_attention_forward", n_outputs=2, **inputs)
     alpha = expect_array(alpha, (2, 5), "alpha")
     context = expect_array(context, (2, 4), "context")
-    if np.abs(alpha - 0.2).max() > 1e-12 or np.abs(context - inputs["h"].mean(axis=1)).max() > 1e-12:
+    if (
+        np.abs(alpha - 0.2).max() > 1e-12
+        or np.abs(context - inputs["h"].mean(axis=1)).max() > 1e-12
+    ):
         raise Fail(
             "with va = 0 every score is 0, so alpha should be uniform (1/T) and the context the "
             "mean of the annotations"
@@ -341,13 +347,22 @@ def test_attn_decoder_loss_value_matches_reference(student, ref, mode):
         )
 
 
-def _loss_gradcheck(student, ref, params, batch, attend, n_coords=6, seed=14):
+def _loss_gradcheck(student, ref, params, batch, attend, n_coords, seed=14):
     """Per parameter, ``n_coords`` sampled coordinates (all of a smaller one) and one random
     direction: the student's gradient against centred differences of the student's own
-    attn_decoder_loss (the worse of the two relative errors), and whether the loss is flat."""
+    attn_decoder_loss (the worse of the two relative errors), and whether the loss is flat.
+    A loss call far slower than the reference's (a numerical backward inside) gets the random
+    direction only, as in the toolkit's loss_gradcheck (``directional_only``)."""
     rng = np.random.default_rng(seed)
     _, grads = _loss(student, params, batch, attend)
+    student_s = student.last_elapsed
+    t0 = time.perf_counter()
     ref_grads = ref.attn_decoder_loss(params, batch, attend)[1]
+    ref_s = time.perf_counter() - t0
+    if directional_only(
+        student_s, ref_s, sum(2 * min(n_coords, p.size) + 2 for p in params.values())
+    ):
+        n_coords = 0
     checks = {}
     for name, p in params.items():
         coords = sample_coords(p.shape, n_coords, rng)
@@ -393,11 +408,11 @@ LOSS_GROUPS = {
 @pytest.mark.parametrize("group", list(LOSS_GROUPS))
 def test_attn_decoder_loss_gradcheck(student, ref, memo, group):
     attend, names = LOSS_GROUPS[group]
-    params, batch = _loss_problem(ref, 1422)
+    params, batch = _loss_problem(ref, 1422, B=2, L=4)
     checks = memoised(
         memo,
         ("loss_gradcheck", attend),
-        lambda: _loss_gradcheck(student, ref, params, batch, attend),
+        lambda: _loss_gradcheck(student, ref, params, batch, attend, 3 if attend else 1),
     )
     for name in names:
         check, flat = checks[name]
@@ -421,7 +436,9 @@ def test_fixed_vector_ignores_the_alignment_model(student, ref, rng):
     # gradients are exactly zero (reference: 0.0 and 0.0).
     params, batch = _loss_problem(ref, 1432)
     loss, grads = _loss(student, params, batch, False)
-    moved = dict(params, **{k: params[k] + rng.standard_normal(params[k].shape) for k in ("Wa", "Ua", "va")})
+    moved = dict(
+        params, **{k: params[k] + rng.standard_normal(params[k].shape) for k in ("Wa", "Ua", "va")}
+    )
     loss_moved, _ = _loss(student, moved, batch, False)
     if abs(loss_moved - loss) > 1e-13 * (1.0 + abs(loss)):
         raise Fail(
@@ -458,24 +475,28 @@ def test_attn_decoder_loss_examples_are_independent(student, ref):
         )
 
 
-# Training on fixed data: 6 batches of 8 sequences, lengths 4-6, H = 8, n = 8, A = 8, Adam
-# lr 1e-2, clip 5, 30 steps. Reference, init seeds 1434..1443 (data seeds +1): mean of the last 5
-# losses over the first 0.61-0.75 (this test's seed 0.68) -> threshold 0.85. The catalogue's
-# variants track the reference curve to 2e-15 at every step over the same seeds -> 1e-6.
-# The reference's 30 steps take 0.3-0.8 s through the worker; the whole run may take 10 s.
+# Training on fixed data: 4 batches of 8 sequences, lengths 3-4, H = n = A = 6, Adam lr 3e-2,
+# clip 5, 30 steps. Reference, init seeds 1434..1443 (data seeds +1): mean of the last 5 losses
+# over the first 0.40-0.47 (this test's seed 0.43) -> threshold 0.65. The catalogue's variants
+# track the reference curve to 2e-15 at every step over the same seeds -> tolerance 1e-6.
+# The reference's 30 steps take 0.1 s in-process at a load average of 10 (0.3-0.6 s through the
+# worker). The run may take 20 s: a backward by centred differences (0.15-0.25 s per step here
+# at that load) runs to the end, so whether it is caught never depends on the machine's load:
+# only its curve decides (one through the attention departs by more than 1e-6, since Adam
+# turns the differences' noise on zero gradients into full steps).
 @graded(cell="attn_decoder_loss", kind="training", points=2.0, uses=LOSS_USES)
 def test_attn_decoder_loss_trains_like_reference(student, ref):
-    steps, lr, clip = 30, 1e-2, 5.0
-    data = ref.fixed_batches(6, 8, (4, 6), seed=1435)
-    params = ref.init_params(8, 8, 8, np.random.default_rng(1434))
+    steps, lr, clip = 30, 3e-2, 5.0
+    data = ref.fixed_batches(4, 8, (3, 4), seed=1435)
+    params = ref.init_params(6, 6, 6, np.random.default_rng(1434))
     batches = lambda step: data[step % len(data)]  # noqa: E731
     ref_curve = train(
         ref.attn_decoder_loss, {k: v.copy() for k, v in params.items()}, batches, steps, lr, clip
     )
     curve = train_with_student(
-        student, "attn_decoder_loss", params, batches, steps, lr, clip, max_seconds=10.0
+        student, "attn_decoder_loss", params, batches, steps, lr, clip, max_seconds=20.0
     )
-    expect_loss_decreases(curve, 0.85, steps)
+    expect_loss_decreases(curve, 0.65, steps)
     expect_curve_tracks(curve, ref_curve, 1e-6, what="the training curve with your loss")
 
 
@@ -572,9 +593,10 @@ def test_greedy_decode_teacher_forcing_is_causal(student, ref, rng):
     changed[:, k:] = (changed[:, k:] + 1 + rng.integers(0, 9, size=changed[:, k:].shape)) % 10
     tokens, alphas = _decode(student, params, x, True, y_in)
     tokens2, alphas2 = _decode(student, params, x, True, changed)
-    if not np.array_equal(tokens[:, :k], tokens2[:, :k]) or np.abs(
-        alphas[:, :k] - alphas2[:, :k]
-    ).max() > 0.0:
+    if (
+        not np.array_equal(tokens[:, :k], tokens2[:, :k])
+        or np.abs(alphas[:, :k] - alphas2[:, :k]).max() > 0.0
+    ):
         raise Fail(
             f"with teacher forcing, changing y_in[:, {k}:] changed the predictions or weights of "
             f"steps before {k}: step i may only see y_in[:, :i+1]"
