@@ -321,11 +321,7 @@ MUTANTS = [
         """    args = {"s": s.copy(), "h": h.copy(), "Wa": Wa.copy(), "Ua": Ua.copy(),
             "va": va.copy()}""",
         "np.sum(additive_attention_forward(**args)[0] * dcontext)",
-        catches=[
-            "additive_attention_backward_fast",
-            "attn_decoder_loss_trains_like_reference",
-            "attn_decoder_loss_fast",
-        ],
+        catches=["additive_attention_backward_fast", "attn_decoder_loss_fast"],
     ),
     # The annotations' gradient through the scores forgotten: only the averaging path.
     mutant(
@@ -410,6 +406,18 @@ MUTANTS = [
         "    dh[:, -1, :H] += dfixed[:, :H]",
         "    dh[:, 0, :H] += dfixed[:, :H]",
         _LOSS_GRADS[3],
+        "attn_decoder_loss_fast",
+    ),
+    # The "fixed vector" taken as one attention read with the first decoder state (it then
+    # depends on the alignment model), its backward still that of the two final states.
+    mutant(
+        "loss_fixed_vector_read_by_attention_once",
+        "attn_decoder_loss_code",
+        "    fixed = np.concatenate([h[:, -1, :H], h[:, 0, H:]], axis=1)   # (B, 2H)",
+        '    fixed = additive_attention_forward(s, h, params["Wa"], params["Ua"], params["va"])[0]',
+        _LOSS_VALUE[1],
+        *_LOSS_GRADS[3:],
+        "fixed_vector_ignores_the_alignment_model",
         "attn_decoder_loss_fast",
     ),
     # Teacher forcing off by one: the decoder is fed the symbol it must predict.
