@@ -66,7 +66,7 @@ def birnn_backward(dh, cache):
 _ATTN = """    u = np.tanh((s @ Wa)[:, None, :] + h @ Ua)                    # (B, T, A)
     e = u @ va                                                     # (B, T)
     alpha = softmax(e, axis=1)                                     # (B, T)
-    context = np.einsum("bt,btd->bd", alpha, h)                    # (B, D)
+    context = (alpha[:, None, :] @ h)[:, 0, :]                     # (B, 1, T) @ (B, T, D)
     return context, alpha, (s, h, Wa, Ua, va, u, alpha)
 
 
@@ -80,13 +80,13 @@ def additive_attention_backward(dcontext, cache):
         dict with 'ds' (B, n), 'dh' (B, T, D), 'dWa' (n, A), 'dUa' (D, A), 'dva' (A,).
     \"""
     s, h, Wa, Ua, va, u, alpha = cache
-    dalpha = np.einsum("bd,btd->bt", dcontext, h)                  # (B, T)
+    dalpha = (h @ dcontext[:, :, None])[:, :, 0]                  # (B, T)
     dh = alpha[:, :, None] * dcontext[:, None, :]                  # (B, T, D)
     de = alpha * (dalpha - np.sum(alpha * dalpha, axis=1, keepdims=True))  # (B, T)
-    dva = np.einsum("bt,bta->a", de, u)                            # (A,)
+    dva = np.tensordot(de, u, axes=([0, 1], [0, 1]))               # (A,)
     dz = de[:, :, None] * va * (1.0 - u ** 2)                      # (B, T, A)
     dq = dz.sum(axis=1)                                            # (B, A)
-    dUa = np.einsum("btd,bta->da", h, dz)                          # (D, A)
+    dUa = np.tensordot(h, dz, axes=([0, 1], [0, 1]))               # (D, A)
     dh = dh + dz @ Ua.T                                            # (B, T, D)
     return {"ds": dq @ Wa.T, "dh": dh, "dWa": s.T @ dq, "dUa": dUa, "dva": dva}"""
 
