@@ -265,7 +265,8 @@ def test_kv_model_loss_value_matches_reference(student, ref):
 
 
 # Reference, 5 problems (seeds 3012..3016), every coordinate: worst 6.4e-10 (tolerance 1e-6);
-# the catalogue's variants at most 6.4e-10. Judged against numerical differentiation of the student's own loss.
+# the catalogue's variants at most 6.4e-10. Judged against numerical differentiation of the
+# student's own loss.
 @graded(cell="kv_model_loss", kind="gradcheck", points=0.5, uses=LOSS_USES)
 @pytest.mark.parametrize("param", PARAMS)
 def test_kv_model_loss_gradcheck(student, ref, memo, param):
