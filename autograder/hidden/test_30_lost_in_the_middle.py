@@ -72,12 +72,36 @@ def _loss(student, params, batch):
     return expect_loss_pair(student.call("kv_model_loss", params, batch), "kv_model_loss", params)
 
 
-def _train(student, memo, kind, steps, seed):
-    """The student's train_kv_model(placement_probs(kind), steps, seed), computed once."""
+def _pace(student, memo):
+    """Fail at once if a 3-step train_kv_model projects a TRAIN_STEPS run beyond TRAIN_TIMEOUT
+    (a gradient by finite differences: 0.3-3 s per step), instead of waiting out the timeout and
+    the grading budget; the slowest correct variant (80 ms per step at a load average of 12)
+    projects to 8 s."""
 
     def compute():
         from s30kit.data.lost_middle import placement_probs
 
+        student.call("train_kv_model", placement_probs("uniform"), PACE_STEPS, 0, timeout=10.0)
+        per_step = student.last_elapsed / PACE_STEPS
+        if per_step * TRAIN_STEPS > TRAIN_TIMEOUT:
+            raise Fail(
+                f"train_kv_model takes {per_step:.2f} s per step, so a {TRAIN_STEPS}-step run "
+                f"would take about {per_step * TRAIN_STEPS:.0f} s (limit {TRAIN_TIMEOUT:.0f} s): "
+                "is a gradient computed numerically?"
+            )
+        return per_step
+
+    return memoised(memo, ("train_kv_model_pace",), compute)
+
+
+def _train(student, memo, kind, steps, seed):
+    """The student's train_kv_model(placement_probs(kind), steps, seed), computed once (after
+    the pace check)."""
+
+    def compute():
+        from s30kit.data.lost_middle import placement_probs
+
+        _pace(student, memo)
         out = expect_tuple(
             student.call(
                 "train_kv_model", placement_probs(kind), steps, seed, timeout=TRAIN_TIMEOUT
@@ -313,7 +337,12 @@ def test_kv_model_loss_trains_like_reference(student, ref):
     ref_curve = train(
         ref.kv_model_loss, {k: v.copy() for k, v in params.items()}, batches, 40, lr=0.1
     )
-    curve = train_with_student(student, "kv_model_loss", params, batches, 40, lr=0.1)
+    # The run's limit: 5 s (stopped early when on pace for over 10 s). The reference run with
+    # its round trips takes 0.1-0.4 s, the catalogue's slowest variant (loops in the scores)
+    # about 1 s at a load average of 12; a gradient by finite differences 0.3-1 s per step.
+    curve = train_with_student(
+        student, "kv_model_loss", params, batches, 40, lr=0.1, max_seconds=5.0
+    )
     # Reference (init seeds 3015..3019 with data seeds 3014..3018): mean of the last 5 losses
     # over the first = 0.621, 0.646, 0.645, 0.760, 0.732; this test uses the first (0.621). A
     # correct gradient follows the reference curve to rounding error: the catalogue's six
@@ -346,6 +375,7 @@ TRAIN_USES = ("kv_scores", "attend", "kv_model_loss")
 TRAIN_STEPS = 100  # the effect's runs
 RECIPE_STEPS = 30  # the recipe's run: its own cosine schedule, compared step by step
 TRAIN_TIMEOUT = 30.0
+PACE_STEPS = 3  # steps of the run that measures the pace first
 
 
 @graded(cell="train_kv_model", kind="training", points=2.0, uses=TRAIN_USES)
