@@ -8,7 +8,7 @@ the whole loss, so a wrong forward is charged to the forward tests alone. The mo
 (a softmax, bilinear scores, an affine classifier), so no kink-adjacent tests are needed. Every
 threshold was measured on the reference (the source notebook's code) and on the catalogue's
 correct variants; the numbers are written beside it. Timings: in-process, one BLAS thread, on
-the shared 2-core machine (load average 3-6).
+the shared 2-core machine (load average 5-15).
 """
 
 from __future__ import annotations
