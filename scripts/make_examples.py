@@ -18,6 +18,8 @@ from catalogue import load_catalogue, mutate
 
 OUT = ROOT / "examples" / "submitted"
 BOB_BUG = {
+    "30_lost_in_the_middle": "softmax_backward_misses_the_normalisation",
+    "14_bahdanau_attention": "attention_softmax_jacobian_diagonal_only",
     "27_multi_token_prediction": "unembedding_gradient_from_the_last_head_only",
     "08_order_matters": "attend_dM_misses_the_score_path",
     "06_pointer_networks": "decoder_start_not_sent_back_to_the_encoder",
