@@ -158,11 +158,13 @@ MUTANTS = [
     zero_b = np.zeros(F)""",
         'np.sum(dilated_conv1d_forward(args["x"], args["w"], zero_b, dilation)[0] * dout)',
         grads='{"db": dout.sum(axis=(0, 2))}',
+        # Not stack_loss_trains_like_reference: whether training with this backward overruns
+        # that test's time limit depends on the machine's load (it passed on an idle machine
+        # and failed under load), so naming it would make the verdict depend on the load.
         catches=[
             "dilated_conv1d_backward_fast",
             "stack_backward_fast",
             "stack_loss_fast",
-            "stack_loss_trains_like_reference",
         ],
     ),
     # Padding only on the right: every output reads its window shifted by half a span (a causal

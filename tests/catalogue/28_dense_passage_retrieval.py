@@ -118,13 +118,14 @@ _BM25_FORWARD = [
 
 MUTANTS = [
     # ---------------------------------------------------------------- bow_encoder
+    # Not dpr_loss_trains_like_reference: whether training with this backward overruns that
+    # test's time limit depends on the machine's load (passed idle, failed under load).
     mutant(
         "encoder_numerical_backward",
         "bow_encoder_code",
         _ENC_FWD_RETURN + _ENC_BWD_DOC + _ENC_BWD_BODY,
         _ENC_NUMERICAL,
         "bow_encoder_backward_fast_at_realistic_size",
-        "dpr_loss_trains_like_reference",
         "dpr_loss_fast_at_realistic_size",
     ),
     mutant(
@@ -262,13 +263,14 @@ MUTANTS = [
         "dpr_loss_trains_like_reference",
     ),
     # ---------------------------------------------------------------- dpr_loss
+    # Only the time budget: whether its training run overruns dpr_loss_trains_like_reference's
+    # limit depends on the machine's load (it did on a busy machine, not always on an idle one).
     mutant(
         "dpr_loss_numerical_gradient",
         "dpr_loss_code",
         _DPR_BODY,
         _DPR_NUMERICAL,
         "dpr_loss_fast_at_realistic_size",
-        "dpr_loss_trains_like_reference",
     ),
     mutant(
         "dpr_loss_swaps_the_encoders_upstreams",
