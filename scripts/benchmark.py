@@ -102,6 +102,9 @@ def bench_notebooks(ids: list[str]) -> list[str]:
     for aid in ids:
         nb = nbformat.from_dict(solution_notebook(aid))
         with tempfile.TemporaryDirectory() as cwd:
+            given = ROOT / "solutions" / aid / "given"  # the blocks released beside the notebook
+            if given.is_dir():
+                shutil.copytree(given, Path(cwd) / "given")
             t0 = time.perf_counter()
             NotebookClient(
                 nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": cwd}}
