@@ -12,8 +12,6 @@ Timings: in-process, one BLAS thread, on the shared 2-core machine (load average
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from autograder.testing import Fail
@@ -27,18 +25,12 @@ from autograder.testing import expect_gradient
 from autograder.testing import expect_inputs_unchanged
 from autograder.testing import expect_loss_decreases
 from autograder.testing import expect_loss_pair
-from autograder.testing import expect_matches_numerical
+from autograder.testing import expect_params
 from autograder.testing import graded
 from autograder.testing import layer_gradcheck
-from autograder.testing import memoised
-from autograder.testing import numerically_flat
+from autograder.testing import loss_gradcheck
 from autograder.testing import train_with_student
-from autograder.testing.gradients import directional_only
 from autograder.testing.inputs import perturbed
-from given.gradcheck import compare
-from given.gradcheck import rel_error
-from given.gradcheck import sample_coords
-from given.gradcheck import step_size
 from given.optim import train
 
 
@@ -348,50 +340,6 @@ def test_attn_decoder_loss_value_matches_reference(student, ref, mode):
         )
 
 
-def _loss_gradcheck(student, ref, params, batch, attend, n_coords, seed=14):
-    """Per parameter, ``n_coords`` sampled coordinates (all of a smaller one) and one random
-    direction: the student's gradient against centred differences of the student's own
-    attn_decoder_loss (the worse of the two relative errors), and whether the loss is flat.
-    A loss call far slower than the reference's (a numerical backward inside) gets the random
-    direction only, as in the toolkit's loss_gradcheck (``directional_only``)."""
-    rng = np.random.default_rng(seed)
-    _, grads = _loss(student, params, batch, attend)
-    student_s = student.last_elapsed
-    t0 = time.perf_counter()
-    ref_grads = ref.attn_decoder_loss(params, batch, attend)[1]
-    ref_s = time.perf_counter() - t0
-    if directional_only(
-        student_s, ref_s, sum(2 * min(n_coords, p.size) + 2 for p in params.values())
-    ):
-        n_coords = 0
-    checks = {}
-    for name, p in params.items():
-        coords = sample_coords(p.shape, n_coords, rng)
-        v = rng.standard_normal(p.shape)
-        moves, steps = [], []
-        for idx in coords:
-            h = step_size(p[idx])
-            steps.append(h)
-            for sign in (1.0, -1.0):
-                moved = p.copy()
-                moved[idx] = p[idx] + sign * h
-                moves.append(moved)
-        moves += [p + 1e-6 * v, p - 1e-6 * v]
-        calls = [((dict(params, **{name: m}), batch, attend), {}) for m in moves]
-        out = student.call_many("attn_decoder_loss", calls, pick=(0,))
-        f = [float(expect_array(r[0], (), "the loss returned by attn_decoder_loss")) for r in out]
-        num = np.full(p.shape, np.nan)
-        for k, (idx, h) in enumerate(zip(coords, steps)):
-            num[idx] = (f[2 * k] - f[2 * k + 1]) / (2.0 * h)
-        along_v = (f[-2] - f[-1]) / 2e-6
-        check = compare(name, grads[name], num, tol=1e-6, coords=coords)
-        if not check.problem:
-            g = np.asarray(grads[name], dtype=np.float64)
-            check.rel_error = max(check.rel_error, rel_error(np.sum(g * v), along_v))
-        checks[name] = (check, numerically_flat(along_v, np.sum(ref_grads[name] * v)))
-    return checks
-
-
 LOSS_GROUPS = {
     "attention-encoder": (True, ["Wx_f", "Wh_f", "b_f", "Wx_b", "Wh_b", "b_b"]),
     "attention-alignment": (True, ["Wa", "Ua", "va"]),
@@ -411,25 +359,18 @@ LOSS_GROUPS = {
 def test_attn_decoder_loss_gradcheck(student, ref, memo, group):
     attend, names = LOSS_GROUPS[group]
     params, batch = _loss_problem(ref, 1422, B=2, L=4)
-    checks = memoised(
-        memo,
-        ("loss_gradcheck", attend),
-        lambda: _loss_gradcheck(student, ref, params, batch, attend, 3 if attend else 1),
+    report = loss_gradcheck(
+        student,
+        ref,
+        "attn_decoder_loss",
+        params,
+        batch,
+        3 if attend else 1,
+        seed=14,
+        memo=memo,
+        args=(attend,),
     )
-    for name in names:
-        check, flat = checks[name]
-        expect_matches_numerical(
-            check,
-            f"grads[{name!r}] returned by attn_decoder_loss(attend={attend})",
-            "your own attn_decoder_loss",
-            subject="your gradient",
-            degenerate=(
-                f"cannot be checked: your attn_decoder_loss does not change when {name} changes "
-                "(its numerical derivative is zero), so the loss itself is wrong; fix it first"
-            )
-            if flat
-            else None,
-        )
+    expect_params(report, names, f"attn_decoder_loss(attend={attend})")
 
 
 @graded(cell="attn_decoder_loss", kind="property", points=1.0, uses=LOSS_USES)

@@ -7,6 +7,7 @@ differences, and a second comparison against the reference's analytic gradient.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -343,8 +344,9 @@ def loss_gradcheck(
     seed: int = 0,
     tol: float = 1e-6,
     memo: dict | None = None,
+    args: tuple = (),
 ) -> GradReport:
-    """Whole-model check of the student's ``loss_fn(params, batch) -> (loss, grads)``.
+    """Whole-model check of the student's ``loss_fn(params, batch, *args) -> (loss, grads)``.
 
     Per parameter: ``n_coords`` sampled coordinates against centred differences of the STUDENT's
     loss, plus one random direction (the directional derivative), so a wrong entry anywhere in the
@@ -361,6 +363,7 @@ def loss_gradcheck(
         seed: seeds the coordinates and directions.
         tol: tolerance of every parameter check.
         memo: the ``memo`` fixture, so cases (one per parameter) share one computation.
+        args: further arguments of the loss after ``batch`` (``dilations``, ``attend``).
 
     Returns:
         A :class:`~given.gradcheck.GradReport`; ``report[name]`` is a parameter's check and
@@ -370,12 +373,25 @@ def loss_gradcheck(
         Fail: the result is not ``(loss, grads)`` of the right shapes.
         StudentCodeError: the call failed.
     """
-    key = ("loss_gradcheck", loss_fn, n_coords, seed, tol, digest(params), digest({"batch": batch}))
+    key = (
+        "loss_gradcheck",
+        loss_fn,
+        n_coords,
+        seed,
+        tol,
+        digest(params),
+        digest({"batch": batch, "args": list(args)}),
+    )
     return memoised(
         memo,
         key,
-        lambda: _loss_gradcheck(student, ref, loss_fn, params, batch, n_coords, seed, tol),
+        lambda: _loss_gradcheck(student, ref, loss_fn, params, batch, n_coords, seed, tol, args),
     )
+
+
+def _call_after_batch(fn, args: tuple, params: dict, batch):
+    """``fn(params, batch, *args)``: the reference loss with the arguments after the batch."""
+    return fn(params, batch, *args)
 
 
 #: A student's loss call is "slow" when it takes this many times the reference's call ...
@@ -398,12 +414,14 @@ def directional_only(student_s: float, ref_s: float, n_calls: int) -> bool:
     return student_s > SLOW_FACTOR * ref_s and student_s * n_calls > SLOW_PROJECTED_S
 
 
-def _loss_gradcheck(student, ref, loss_fn, params, batch, n_coords, seed, tol) -> GradReport:
+def _loss_gradcheck(
+    student, ref, loss_fn, params, batch, n_coords, seed, tol, args=()
+) -> GradReport:
     rng = np.random.default_rng(seed)
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
-    loss, grads = expect_loss_pair(student.call(loss_fn, params, batch), loss_fn, params)
+    loss, grads = expect_loss_pair(student.call(loss_fn, params, batch, *args), loss_fn, params)
     student_s = student.last_elapsed
-    ref_fn = getattr(ref, loss_fn)
+    ref_fn = functools.partial(_call_after_batch, getattr(ref, loss_fn), args)
     t0 = time.perf_counter()
     ref_loss = float(ref_fn(params, batch)[0])
     ref_s = time.perf_counter() - t0
@@ -412,7 +430,7 @@ def _loss_gradcheck(student, ref, loss_fn, params, batch, n_coords, seed, tol) -
         n_coords = 0
 
     def student_losses(moves: list[dict]) -> list[float]:
-        calls = [((dict(params, **m), batch), {}) for m in moves]
+        calls = [((dict(params, **m), batch, *args), {}) for m in moves]
         out = student.call_many(loss_fn, calls, pick=(0,))
         return [float(expect_array(r[0], (), f"the loss returned by {loss_fn}")) for r in out]
 

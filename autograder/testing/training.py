@@ -44,12 +44,13 @@ def train_with_student(
     clip: float | None = None,
     timeout: float = 10.0,
     max_seconds: float = 20.0,
+    args: tuple = (),
 ) -> list[float]:
     """Train with Adam on the trusted side, asking the student's ``loss_fn`` at every step.
 
     Args:
         student: the fixture.
-        loss_fn: ``loss_fn(params, batch) -> (loss, grads)`` in the student's code.
+        loss_fn: ``loss_fn(params, batch, *args) -> (loss, grads)`` in the student's code.
         params: initial parameters (copied).
         batches: what :func:`given.optim.train` takes (a list, or a function of the step).
         steps, lr, clip: Adam's schedule, as in :func:`given.optim.train`.
@@ -58,6 +59,7 @@ def train_with_student(
             differences would otherwise hold grading up for minutes, one slow step at a time);
             a run on pace to take several times longer is stopped early
             (:func:`projected_over`).
+        args: further arguments of ``loss_fn`` after the batch.
 
     Returns:
         The loss at every step.
@@ -80,7 +82,9 @@ def train_with_student(
                 "limit. Each step should be fast (is a gradient computed numerically, or with "
                 "Python loops over every element?)"
             )
-        result = expect_loss_pair(student.call(loss_fn, p, batch, timeout=timeout), loss_fn, p)
+        result = expect_loss_pair(
+            student.call(loss_fn, p, batch, *args, timeout=timeout), loss_fn, p
+        )
         done += 1
         return result
 
