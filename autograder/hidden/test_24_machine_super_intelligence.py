@@ -12,7 +12,6 @@ No test involves chance: every input is drawn from a fixed seed and every object
 from __future__ import annotations
 
 import functools
-import time
 
 import numpy as np
 import pytest
@@ -27,15 +26,12 @@ from autograder.testing import expect_gradient
 from autograder.testing import expect_inputs_unchanged
 from autograder.testing import expect_keys
 from autograder.testing import expect_loss_decreases
-from autograder.testing import expect_matches_numerical
+from autograder.testing import expect_params
 from autograder.testing import expect_tuple
 from autograder.testing import graded
 from autograder.testing import layer_gradcheck
-from autograder.testing import memoised
-from autograder.testing import numerically_flat
-from given.gradcheck import compare
-from given.gradcheck import step_size
-from given.optim import TrainingDiverged
+from autograder.testing import loss_gradcheck
+from autograder.testing import train_with_student
 from given.optim import train
 
 PARAMS = ("theta", "beta")
@@ -486,64 +482,16 @@ def test_upsilon_loss_value_matches_reference(student, ref):
         )
 
 
-def _loss_gradcheck(student, ref):
-    """Every coordinate of theta and beta, and one random direction per parameter, against
-    centred differences of the STUDENT's own upsilon_loss (one round trip)."""
-    rng = np.random.default_rng(2413)
-    data = _loss_data(ref)
-    params = _params(rng, 8, beta=0.25)
-    _, grads = _loss_pair(student.call("upsilon_loss", params, data))
-    moves, steps = [], []
-    for name in PARAMS:
-        p = params[name]
-        for idx in np.ndindex(p.shape):
-            h = step_size(p[idx])
-            steps.append((name, idx, h))
-            for sign in (1.0, -1.0):
-                moved = p.copy()
-                moved[idx] = p[idx] + sign * h
-                moves.append(dict(params, **{name: moved}))
-    directions = {name: rng.standard_normal(params[name].shape) for name in PARAMS}
-    for name in PARAMS:
-        for sign in (1.0, -1.0):
-            moves.append(dict(params, **{name: params[name] + sign * 1e-6 * directions[name]}))
-    out = student.call_many("upsilon_loss", [((m, data), {}) for m in moves], pick=(0,))
-    f = [float(expect_array(r[0], (), "the loss returned by upsilon_loss")) for r in out]
-    num = {name: np.zeros(params[name].shape) for name in PARAMS}
-    for k, (name, idx, h) in enumerate(steps):
-        num[name][idx] = (f[2 * k] - f[2 * k + 1]) / (2.0 * h)
-    base = 2 * len(steps)
-    checks = {}
-    for j, name in enumerate(PARAMS):
-        check = compare(name, grads[name], num[name], tol=1e-6)
-        dd = (f[base + 2 * j] - f[base + 2 * j + 1]) / 2e-6
-        if not check.problem:
-            g_dir = float(np.sum(np.asarray(grads[name]) * directions[name]))
-            check.rel_error = max(
-                check.rel_error, abs(g_dir - dd) / max(abs(g_dir), abs(dd), 1e-12)
-            )
-        ref_grad = ref.upsilon_loss(params, data)[1][name]
-        if numerically_flat(num[name], ref_grad):
-            check.problem = (
-                f"cannot be checked: your upsilon_loss does not change when {name} changes (its "
-                "numerical derivative is zero), so the loss itself is wrong; fix it first"
-            )
-        checks[name] = check
-    return checks
-
-
 # Reference, 5 parameter seeds: theta <= 1.2e-09, beta <= 2.3e-10 (every coordinate) against
 # centred differences of its own loss (tolerance 1e-6); the random direction is of the same order.
 @graded(cell="upsilon_loss", kind="gradcheck", points=0.75, uses=LOSS_USES)
 @pytest.mark.parametrize("param", list(PARAMS))
 def test_upsilon_loss_gradcheck(student, ref, memo, param):
-    checks = memoised(memo, ("upsilon_loss_gradcheck",), lambda: _loss_gradcheck(student, ref))
-    expect_matches_numerical(
-        checks[param],
-        f"grads['{param}'] returned by upsilon_loss",
-        "your own upsilon_loss",
-        subject="it",
-    )
+    params = _params(np.random.default_rng(2413), 8, beta=0.25)
+    # n_coords = 8 covers every coordinate of theta (8) and beta (1), plus one random direction.
+    data = _loss_data(ref)
+    report = loss_gradcheck(student, ref, "upsilon_loss", params, data, 8, 2413, memo=memo)
+    expect_params(report, [param], "upsilon_loss")
 
 
 # Reference and variants: L + L(opposite) - 1 = 0.0, gradient difference <= 5.6e-17,
@@ -575,30 +523,12 @@ def test_upsilon_loss_opposite_agent(student, ref):
         raise Fail("at theta = 0, beta = 0 the agent is a fair coin: the loss should be 1/2")
 
 
-def _train_student(student, data, params, steps, lr, max_seconds=20.0):
-    """Adam on the trusted side with the student's upsilon_loss (given.optim.train)."""
-    start = time.monotonic()
-
-    def step_fn(p, batch):
-        if time.monotonic() - start > max_seconds:
-            raise Fail(
-                f"training with your upsilon_loss was stopped after {max_seconds:g} s, before "
-                f"{steps} steps finished: each step should be fast"
-            )
-        return _loss_pair(student.call("upsilon_loss", p, batch))
-
-    try:
-        return train(step_fn, params, lambda step: data, steps, lr=lr)
-    except TrainingDiverged as exc:
-        raise Fail(f"training with your upsilon_loss failed: {exc}") from None
-
-
 @graded(cell="upsilon_loss", kind="training", points=1.5, uses=LOSS_USES)
 def test_upsilon_loss_trains_like_reference(student, ref):
     data = _loss_data(ref)
     start = {"theta": np.zeros(8), "beta": np.zeros(1)}
     copy = {k: v.copy() for k, v in start.items()}
-    curve = _train_student(student, data, copy, 40, 0.1)
+    curve = train_with_student(student, "upsilon_loss", copy, lambda step: data, 40, 0.1)
     ref_curve = train(
         ref.upsilon_loss, {k: v.copy() for k, v in start.items()}, lambda s: data, 40, lr=0.1
     )
