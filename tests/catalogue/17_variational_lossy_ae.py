@@ -295,6 +295,11 @@ MUTANTS = [
         '"dh": dlogits.sum(axis=0),',
         "local_ar_backward_gradcheck[dh]",
         _AR_FAST,
+        *_LOSS_FWD,  # vlae_loss then fails on the shapes of its own matrix products
+        *_ALL_LOSS_GRAD,
+        _LOSS_PROP,
+        _TRAIN,
+        _LOSS_FAST,
     ),
     # ---------------------------------------------------------------- bernoulli_nll
     mutant(
@@ -337,6 +342,10 @@ MUTANTS = [
         "bernoulli_nll_backward_gradcheck",
         "bernoulli_nll_symmetry_and_saturation",
         _NLL_FAST,
+        *_LOSS_FWD,
+        *_ALL_LOSS_GRAD,
+        _TRAIN,
+        _LOSS_FAST,
     ),
     # ---------------------------------------------------------------- vlae_loss
     mutant(
