@@ -556,9 +556,8 @@ def test_vlae_loss_trains_like_reference(student, ref):
     # 0.836; the run is deterministic, and the variants track it to 1.3e-16).
     expect_loss_decreases(curve, 0.9, 40)
     # The catalogue's variants follow the reference run within 1.3e-16 (relative) over 40 steps;
-    # the catalogue's
-    # wrong gradients that change the run (all but dA outside the window, which Adam moves but no
-    # logit uses) depart by more than 1e-6.
+    # its wrong gradients that change the run (all but dA outside the window, which Adam moves
+    # but no logit uses) depart by more than 1e-6.
     expect_curve_tracks(curve, ref_curve, 1e-6, what="the training curve with your vlae_loss")
 
 
