@@ -130,8 +130,9 @@ def test_content_address_is_a_cosine_softmax(student, ref, rng):
     # Exact properties of the student's own forward: scaling every row and the key by positive
     # factors of order 1 leaves the weighting unchanged (the EPS in the norms moves it by
     # < 1e-8 at these norms; reference 3.5e-9 over 20 draws, tolerance 1e-6); beta = 0 gives
-    # 1/N exactly; and a large beta puts almost all the weight on the row most similar to the key (reference:
-    # 1 - 1e-12 with beta = 60 on these rows, whose best two cosines differ by > 0.3).
+    # 1/N exactly; and a large beta puts almost all the weight on the row most similar to the
+    # key (reference: 1 - 1e-12 with beta = 60 on these rows, whose best two cosines differ by
+    # > 0.3).
     B, N, W = 2, 6, 4
     inputs = _content_inputs(rng, B, N, W)
     scaled = dict(
