@@ -130,9 +130,7 @@ def test_message_is_permutation_equivariant(student, ref, rng):
     # Reference and variants on such inputs: relative difference at most 5.1e-16.
     inputs = _message_inputs(rng, 3, 7, 4, 2, symmetric=True)
     perm = rng.permutation(7)
-    moved = dict(
-        h=inputs["h"][:, perm], e=inputs["e"][:, perm][:, :, perm], W=inputs["W"]
-    )
+    moved = dict(h=inputs["h"][:, perm], e=inputs["e"][:, perm][:, :, perm], W=inputs["W"])
     m, _ = call_forward(student, "message_forward", n_outputs=1, **inputs)
     m_perm, _ = call_forward(student, "message_forward", n_outputs=1, **moved)
     m = expect_array(m, (3, 7, 4), "m of message_forward")
@@ -150,9 +148,7 @@ def test_message_is_permutation_equivariant(student, ref, rng):
 # (budget: the 2 s floor); the variants 1 ms (loop over types) to 0.07-0.2 s (loops over graphs
 # and receivers); centred differences in h and W alone need 2 x 19 456 forward calls of about
 # 1 ms (over 35 s). Measured at a load average of 7-8.
-@graded(
-    cell="message", kind="integrity", points=1.0, requires=("message_backward_gradcheck",)
-)
+@graded(cell="message", kind="integrity", points=1.0, requires=("message_backward_gradcheck",))
 def test_message_backward_fast(student, ref):
     inputs = _message_inputs(np.random.default_rng(1201), 32, 16, 32, 3)
     expect_backward_fast(student, ref, "message_forward", "message_backward", inputs)
@@ -431,4 +427,3 @@ def test_mpnn_loss_fast(student, ref):
     batch = ref.random_graphs(32, rng)
     params = ref.init_params(16, rng)
     expect_call_fast(student, ref, "mpnn_loss", (params, batch, 3))
-

@@ -8,7 +8,8 @@ stripped).
 from mutants import mutant, numerical_backward_mutant, variant
 
 # ---------------------------------------------------------------- the reference's texts
-_MSG_FWD_BODY = """    z = np.einsum("bwi,kij->bwkj", h, W)                            # (B, N, K, D)
+_MSG_FWD_BODY = """\
+    z = np.einsum("bwi,kij->bwkj", h, W)                            # (B, N, K, D)
     m = np.einsum("bvwk,bwkj->bvj", e, z)                           # (B, N, D)
     return m, (h, e, W, z)"""
 
@@ -110,9 +111,7 @@ _UPD_GRADS = [f"update_backward_gradcheck[{g}]" for g in ("dh", "dm", "dU", "dc"
 _RO_FWD = [f"readout_forward_matches_reference[{c}]" for c in ("scattered_padding", "one_output")]
 _RO_GRADS = [f"readout_backward_gradcheck[{g}]" for g in ("dh", "dW_r", "db_r")]
 _LOSS_VALUE = [f"mpnn_loss_value_matches_reference[{T}]" for T in (0, 3)]
-_LOSS_GRADS = [
-    f"mpnn_loss_gradcheck[{p}]" for p in ("W_in", "W_msg", "U", "c", "W_out", "b_out")
-]
+_LOSS_GRADS = [f"mpnn_loss_gradcheck[{p}]" for p in ("W_in", "W_msg", "U", "c", "W_out", "b_out")]
 _RF = [f"mpnn_receptive_field_is_T_hops[{T}]" for T in (1, 2, 3)]
 _TRAIN = "mpnn_loss_trains_like_reference"
 _LOSS_FAST = "mpnn_loss_fast"
@@ -140,6 +139,20 @@ MUTANTS = [
         "message_code",
         '    z = np.einsum("bwi,kij->bwkj", h, W)                            # (B, N, K, D)',
         '    z = np.einsum("bwi,kij->bkwj", h, W).reshape(h.shape[0], h.shape[1], W.shape[0], -1)',
+        "message_forward_matches_reference[directed_dense]",
+        "message_forward_matches_reference[symmetric_K3]",
+        "message_backward_gradcheck[dh]",
+        "message_backward_gradcheck[dW]",
+        "message_is_permutation_equivariant",
+        "message_backward_fast",
+        "mpnn_loss_value_matches_reference[3]",
+        "mpnn_loss_gradcheck[W_in]",
+        "mpnn_loss_gradcheck[W_msg]",
+        "mpnn_loss_gradcheck[U]",
+        "mpnn_loss_gradcheck[c]",
+        *_RF,
+        _TRAIN,
+        _LOSS_FAST,
     ),
     # The message uses the receiver's own state instead of the sender's.
     mutant(
@@ -147,6 +160,17 @@ MUTANTS = [
         "message_code",
         '    m = np.einsum("bvwk,bwkj->bvj", e, z)                           # (B, N, D)',
         '    m = np.einsum("bvwk,bvkj->bvj", e, z)                           # (B, N, D)',
+        *_MSG_FWD,
+        *_MSG_GRADS,
+        "message_backward_fast",
+        "mpnn_loss_value_matches_reference[3]",
+        "mpnn_loss_gradcheck[W_in]",
+        "mpnn_loss_gradcheck[W_msg]",
+        "mpnn_loss_gradcheck[U]",
+        "mpnn_loss_gradcheck[c]",
+        *_RF,
+        _TRAIN,
+        _LOSS_FAST,
     ),
     # Messages summed over the receivers instead of the senders (e's node axes swapped):
     # invisible while e is symmetric, wrong for a directed graph.
@@ -155,6 +179,10 @@ MUTANTS = [
         "message_code",
         '    m = np.einsum("bvwk,bwkj->bvj", e, z)                           # (B, N, D)',
         '    m = np.einsum("bwvk,bwkj->bvj", e, z)                           # (B, N, D)',
+        "message_forward_matches_reference[directed_dense]",
+        "message_forward_matches_reference[one_graph_one_type]",
+        *_MSG_GRADS,
+        "message_backward_fast",
     ),
     # dW transposed.
     mutant(
@@ -162,6 +190,11 @@ MUTANTS = [
         "message_code",
         '    dW = np.einsum("bwi,bwkj->kij", h, dz)                          # (K, D, D)',
         '    dW = np.einsum("bwi,bwkj->kji", h, dz)                          # (K, D, D)',
+        "message_backward_gradcheck[dW]",
+        "message_backward_fast",
+        "mpnn_loss_gradcheck[W_msg]",
+        _TRAIN,
+        _LOSS_FAST,
     ),
     # The receivers' upstreams not summed: dz takes only the receiver with the same index.
     mutant(
@@ -169,6 +202,15 @@ MUTANTS = [
         "message_code",
         '    dz = np.einsum("bvwk,bvj->bwkj", e, dm)                         # (B, N, K, D)',
         '    dz = np.einsum("bwwk,bwj->bwkj", e, dm)                         # (B, N, K, D)',
+        "message_backward_gradcheck[dh]",
+        "message_backward_gradcheck[dW]",
+        "message_backward_fast",
+        "mpnn_loss_gradcheck[W_in]",
+        "mpnn_loss_gradcheck[W_msg]",
+        "mpnn_loss_gradcheck[U]",
+        "mpnn_loss_gradcheck[c]",
+        _TRAIN,
+        _LOSS_FAST,
     ),
     # ------------------------------------------------------------ update
     # The mask forgotten in the forward: padded nodes become tanh(c), ghost atoms.
@@ -177,6 +219,10 @@ MUTANTS = [
         "update_code",
         "    h_new = t * mask[:, :, None]                                    # (B, N, D)",
         "    h_new = t                                                       # (B, N, D)",
+        *_UPD_FWD,
+        "update_zeroes_padded_nodes",
+        *_UPD_GRADS,
+        "update_backward_fast",
     ),
     # The derivative of tanh written as 1 - t instead of 1 - t^2.
     mutant(
@@ -184,6 +230,14 @@ MUTANTS = [
         "update_code",
         "    da = dh_new * mask[:, :, None] * (1.0 - t**2)                   # (B, N, D)",
         "    da = dh_new * mask[:, :, None] * (1.0 - t)                      # (B, N, D)",
+        *_UPD_GRADS,
+        "update_backward_fast",
+        "mpnn_loss_gradcheck[W_in]",
+        "mpnn_loss_gradcheck[W_msg]",
+        "mpnn_loss_gradcheck[U]",
+        "mpnn_loss_gradcheck[c]",
+        _TRAIN,
+        _LOSS_FAST,
     ),
     # dU as da^T h (transposed).
     mutant(
@@ -191,6 +245,11 @@ MUTANTS = [
         "update_code",
         '    dU = np.einsum("bni,bnj->ij", h, da)                            # (D, D)',
         '    dU = np.einsum("bni,bnj->ji", h, da)                            # (D, D)',
+        "update_backward_gradcheck[dU]",
+        "update_backward_fast",
+        "mpnn_loss_gradcheck[U]",
+        _TRAIN,
+        _LOSS_FAST,
     ),
     # dc averaged over the nodes instead of summed.
     mutant(
@@ -198,6 +257,10 @@ MUTANTS = [
         "update_code",
         '"dc": da.sum(axis=(0, 1))}',
         '"dc": da.mean(axis=(0, 1))}',
+        "update_backward_gradcheck[dc]",
+        "update_backward_fast",
+        "mpnn_loss_gradcheck[c]",
+        _LOSS_FAST,
     ),
     # ------------------------------------------------------------ readout
     # The mask ignored: padded nodes counted in the sum.
@@ -206,6 +269,10 @@ MUTANTS = [
         "readout_code",
         '    g = np.einsum("bn,bnd->bd", mask, h)                            # (B, D)',
         "    g = h.sum(axis=1)                                               # (B, D)",
+        *_RO_FWD,
+        "readout_invariant_to_order_and_padding",
+        "readout_backward_gradcheck[dh]",
+        "readout_backward_fast",
     ),
     # A mean over the real nodes in the forward, the backward left for a sum.
     mutant(
@@ -213,6 +280,9 @@ MUTANTS = [
         "readout_code",
         '    g = np.einsum("bn,bnd->bd", mask, h)                            # (B, D)',
         '    g = np.einsum("bn,bnd->bd", mask, h) / mask.sum(axis=1, keepdims=True)',
+        *_RO_FWD,
+        "readout_backward_gradcheck[dh]",
+        "readout_backward_fast",
     ),
     # db_r not summed over the graphs (the first graph's only).
     mutant(
@@ -220,8 +290,28 @@ MUTANTS = [
         "readout_code",
         '"db_r": dr.sum(axis=0)}',
         '"db_r": dr[0]}',
+        "readout_backward_gradcheck[db_r]",
+        "readout_backward_fast",
+    ),
+    # dW_r averaged over the graphs instead of summed.
+    mutant(
+        "readout_dW_batch_mean",
+        "readout_code",
+        '"dW_r": g.T @ dr,',
+        '"dW_r": g.T @ dr / len(dr),',
+        "readout_backward_gradcheck[dW_r]",
+        "readout_backward_fast",
     ),
     # ------------------------------------------------------------ mpnn_loss
+    # The factor 2 of the square forgotten in the gradient of the loss.
+    mutant(
+        "loss_gradient_missing_factor_2",
+        "mpnn_loss_code",
+        "    dy_hat = 2.0 * resid / n                                        # (B, N, P)",
+        "    dy_hat = resid / n                                              # (B, N, P)",
+        *_LOSS_GRADS,
+        _LOSS_FAST,
+    ),
     # The tied weights' gradients overwritten at every step instead of accumulated.
     mutant(
         "loss_tied_gradients_overwritten",
@@ -230,6 +320,11 @@ MUTANTS = [
         '        grads["W_msg"] += gm["dW"]',
         '        grads["U"] = gu["dU"]\n        grads["c"] = gu["dc"]\n'
         '        grads["W_msg"] = gm["dW"]',
+        "mpnn_loss_gradcheck[W_msg]",
+        "mpnn_loss_gradcheck[U]",
+        "mpnn_loss_gradcheck[c]",
+        _TRAIN,
+        _LOSS_FAST,
     ),
     # Only the update's path back into h^t (the message path forgotten).
     mutant(
@@ -237,6 +332,12 @@ MUTANTS = [
         "mpnn_loss_code",
         '        dh = gu["dh"] + gm["dh"]                                    # both paths into h^t',
         '        dh = gu["dh"]                                               # both paths into h^t',
+        "mpnn_loss_gradcheck[W_in]",
+        "mpnn_loss_gradcheck[W_msg]",
+        "mpnn_loss_gradcheck[U]",
+        "mpnn_loss_gradcheck[c]",
+        _TRAIN,
+        _LOSS_FAST,
     ),
     # One step fewer than asked (an off-by-one in the loop).
     mutant(
@@ -244,6 +345,10 @@ MUTANTS = [
         "mpnn_loss_code",
         "    for _ in range(T):\n        m, message_cache",
         "    for _ in range(max(T - 1, 0)):\n        m, message_cache",
+        "mpnn_loss_value_matches_reference[3]",
+        *_RF,
+        _TRAIN,
+        _LOSS_FAST,
     ),
     # The squared error averaged over every node, padded ones included.
     mutant(
@@ -251,6 +356,9 @@ MUTANTS = [
         "mpnn_loss_code",
         "    n = mask.sum() * y.shape[2]",
         "    n = y.size",
+        *_LOSS_VALUE,
+        _TRAIN,
+        _LOSS_FAST,
     ),
 ]
 
