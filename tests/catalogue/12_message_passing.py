@@ -251,7 +251,8 @@ MUTANTS = [
         _TRAIN,
         _LOSS_FAST,
     ),
-    # dc averaged over the nodes instead of summed.
+    # dc averaged over the nodes instead of summed. (Adam's step does not change when one
+    # parameter's gradient is scaled by a constant, so the training curve cannot see it.)
     mutant(
         "update_dc_mean_not_sum",
         "update_code",
@@ -303,7 +304,8 @@ MUTANTS = [
         "readout_backward_fast",
     ),
     # ------------------------------------------------------------ mpnn_loss
-    # The factor 2 of the square forgotten in the gradient of the loss.
+    # The factor 2 of the square forgotten in the gradient of the loss (every gradient halved:
+    # Adam's steps do not change, so only the gradient checks see it).
     mutant(
         "loss_gradient_missing_factor_2",
         "mpnn_loss_code",
