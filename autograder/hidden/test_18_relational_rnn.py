@@ -352,7 +352,9 @@ def test_seq_model_trains_like_reference(student, ref):
     data = ref.fixed_batches(4, 16, seed=1860)
     params = ref.init_rmc(ref.D_IN, 2, 4, ref.N_CLASSES, np.random.default_rng(1850))
     batches = lambda step: data[step % len(data)]  # noqa: E731
-    ref_curve = train(ref.seq_model_loss, {k: v.copy() for k, v in params.items()}, batches, steps, lr)
+    ref_curve = train(
+        ref.seq_model_loss, {k: v.copy() for k, v in params.items()}, batches, steps, lr
+    )
     curve = train_with_student(
         student, "seq_model_loss", params, batches, steps, lr, max_seconds=20.0
     )
