@@ -65,8 +65,8 @@ def _step_inputs(ref, rng, B, N, d, D, h):
 def _model(ref, core, seed, slots=2, d=4, hidden=5):
     rng = np.random.default_rng(seed)
     if core == "rmc":
-        return perturbed(ref.init_rmc(ref.D_IN, slots, d, ref.N_CLASSES, rng), rng, 0.1)
-    return perturbed(ref.init_lstm(ref.D_IN, hidden, ref.N_CLASSES, rng), rng, 0.1)
+        return perturbed(ref.init_rmc(ref.D_IN, slots, d, ref.N_CLASSES, rng), rng, 0.3)
+    return perturbed(ref.init_lstm(ref.D_IN, hidden, ref.N_CLASSES, rng), rng, 0.3)
 
 
 def _batch(ref, seed, B=3, T=3):
@@ -93,7 +93,7 @@ def test_memory_attention_forward_matches_reference(student, ref, rng, case):
     inputs = _attention_inputs(rng, B, N, d, h)
     out, _ = call_forward(student, "memory_attention_forward", n_outputs=1, **inputs)
     expect_inputs_unchanged(student, "memory_attention_forward")
-    # Reference against the catalogue's variants: within 4e-16.
+    # Reference against the catalogue's variants: within 3e-16.
     expect_close(
         f"out for M {(B, N, d)} with {h} head(s)",
         out,
@@ -139,8 +139,9 @@ def test_memory_attention_uniform_when_Wq_is_zero(student, ref, rng):
 ATT_GRADS = ["dM", "de", "dWq", "dWk", "dWv"]
 
 
-# Reference, upstream seeds 0..9, both shapes: every gradient within 3e-10 (tolerance 1e-7);
-# the catalogue's variants (loops over heads, einsum, the softmax Jacobian as a matrix) the same.
+# Reference, upstream seeds 0..9, both shapes: every gradient within 2.2e-10 (tolerance 1e-7);
+# the catalogue's variants (a loop over heads, einsum, the softmax Jacobian as a matrix) the
+# same (2.2e-10).
 @graded(cell="memory_attention", kind="gradcheck", points=0.8)
 @pytest.mark.parametrize("grad", ATT_GRADS)
 def test_memory_attention_backward_gradcheck(student, ref, memo, grad):
@@ -158,9 +159,9 @@ def test_memory_attention_backward_gradcheck(student, ref, memo, grad):
         expect_gradient(res, grad)
 
 
-# Size: B = 64, N = 8, d = 64, 4 heads (45 056 inputs). The reference backward takes 3-8 ms
-# (budget: the 2 s floor); the catalogue's loop variant 5-12 ms; centred differences need
-# 2 x 45 056 forward calls of about 2 ms (minutes).
+# Size: B = 64, N = 8, d = 64, 4 heads (47 104 inputs). The reference backward takes 6-7 ms at a
+# load average of 8 (budget: the 2 s floor); the catalogue's variants 6-8 ms; centred
+# differences need 2 x 47 104 forward calls of 1-7 ms (minutes).
 @graded(
     cell="memory_attention",
     kind="integrity",
@@ -213,8 +214,10 @@ def test_rmc_step_slots_are_permutation_equivariant(student, ref, rng):
 STEP_GRADS = ["dx", "dM_prev"] + ["d" + k for k in STEP_PARAMS]
 
 
-# Reference, upstream seeds 0..9, both shapes: every gradient within 6e-10 (tolerance 1e-7);
-# the catalogue's variants the same.
+# Reference, upstream seeds 0..9, both shapes: every gradient within 8.5e-9 (tolerance 1e-7;
+# the largest errors come from the layer norms of the d = 3 shape); the catalogue's variants
+# within 1.3e-9. (At d = 2 a layer norm's output is +-1 whatever its input, so its gradients
+# vanish and the check would only see rounding: no shape here has d < 3.)
 @graded(cell="rmc_step", kind="gradcheck", points=0.5, uses=("memory_attention",))
 @pytest.mark.parametrize("grad", STEP_GRADS)
 def test_rmc_step_backward_gradcheck(student, ref, memo, grad):
@@ -226,10 +229,10 @@ def test_rmc_step_backward_gradcheck(student, ref, memo, grad):
         expect_gradient(res, grad)
 
 
-# Size: B = 64, N = 4, d = 32, D = 10, 2 heads (the notebook's core, 8 800 step inputs and
-# parameters). The reference backward takes 1-4 ms (budget: the 2 s floor); the catalogue's
-# variants 1-6 ms; centred differences need 2 x 17 000 forward calls of about 1 ms (30 s and
-# more).
+# Size: B = 64, N = 4, d = 32, D = 10, 2 heads (the notebook's core: 8 832 step inputs, 9 280
+# parameters). The reference backward takes 0.7 ms at a load average of 8 (budget: the 2 s
+# floor); the catalogue's variants 0.5-2.2 ms; centred differences need 2 x 18 112 forward
+# calls of 0.5 ms (18 s and more).
 @graded(
     cell="rmc_step",
     kind="integrity",
@@ -254,7 +257,7 @@ def test_seq_model_forward_matches_reference(student, ref, core):
         params = _model(ref, core, seed)
         x, _ = _batch(ref, seed + 1, B=3, T=T)
         logits, _ = call_forward(student, "seq_model_forward", params, x, n_outputs=1)
-        # Reference against the catalogue's variants: within 5e-16.
+        # Reference against the catalogue's variants: within 2e-16.
         expect_close(
             f"the logits of the {core.upper()} classifier for x {x.shape}",
             logits,
@@ -291,8 +294,10 @@ def test_seq_model_loss_value_matches_reference(student, ref, memo, core):
 
 # Four sampled coordinates of every parameter and one random direction, against centred
 # differences of the student's own loss (3 sequences, 3 unrolled steps; RMC of 2 slots of 4,
-# LSTM of 5 units). Reference, every coordinate, problems of seeds 1822..1831: 2.1e-9 at worst
-# (tolerance 1e-6, the engine's default for a whole model); the catalogue's variants the same.
+# LSTM of 5 units; init_* plus noise of 0.3, so the attention's gradients are not tiny). The
+# same check on the reference and the catalogue's variants, problems of seeds 1822..1841: 2.4e-8
+# at worst (tolerance 1e-6, the engine's default for a whole model). With noise 0.1 the
+# attention's gradients are 1e-5 and the worst error 4.8e-7, too close: hence 0.3.
 @graded(cell="seq_model", kind="gradcheck", points=0.6, uses=MODEL_USES)
 @pytest.mark.parametrize("group", list(LOSS_GROUPS))
 def test_seq_model_loss_gradcheck(student, ref, memo, group):
@@ -305,9 +310,9 @@ def test_seq_model_loss_gradcheck(student, ref, memo, group):
 def test_seq_model_backward_reaches_the_first_input(student, ref, memo, core):
     # Full BPTT: dx of seq_model_backward, through 3 unrolled steps, against centred differences
     # of the student's own seq_model_forward, and dx[:, 0] must carry a real share of the
-    # gradient (a backward truncated to the last step returns 0 there). Reference, seeds
-    # 1832..1841: relative error 1e-10 at worst (tolerance 1e-7); |dx[:, 0]| / |dx| 0.19-0.62
-    # (RMC) and 0.05-0.31 (LSTM), threshold 1e-3.
+    # gradient (a backward truncated to the last step returns 0 there). Reference and variants,
+    # problems of seeds 1832..1841: relative error 5.8e-10 at worst (tolerance 1e-7);
+    # |dx[:, 0]| / |dx| of the reference 0.36-0.98 (RMC) and 0.25-0.68 (LSTM), threshold 1e-3.
     params = _model(ref, core, 1832)
     x, _ = _batch(ref, 1833)
     res = layer_gradcheck(
@@ -342,10 +347,13 @@ def test_seq_model_backward_reaches_the_first_input(student, ref, memo, core):
 
 # Training on fixed data: 4 batches of 16 sequences, RMC of 2 slots of 4 (2 heads), Adam lr
 # 1e-2, 40 steps. Reference, init seeds 1850..1859 (data seed 1860): mean of the last 5 losses
-# over the first 0.63-0.80 (this test's seed 0.70) -> threshold 0.9. The catalogue's variants
-# track the reference curve to 1e-13 at every step over the same seeds -> tolerance 1e-6.
-# The reference's 40 steps take 0.1 s in-process (0.3-0.6 s through the worker); the run may
-# take 20 s, and a backward by centred differences is charged by the time budgets instead.
+# over the first 0.64-0.90 (this test's seed 1850: 0.71; the run is deterministic) -> threshold
+# 0.85. The catalogue's variants track the reference curve to 4e-16 at every step over the same
+# seeds -> tolerance 1e-6. The reference's 40 steps take 0.1 s in-process (0.3-0.6 s through
+# the worker); the run may take 20 s. A backward by centred differences is charged by the time
+# budgets (whether it also runs out of time here depends on the machine's load). Adam rescales
+# each parameter's gradient, so a gradient off by a constant factor (dM0 averaged over the
+# batch) leaves this curve unchanged; the gradient checks catch it.
 @graded(cell="seq_model", kind="training", points=2.5, uses=MODEL_USES)
 def test_seq_model_trains_like_reference(student, ref):
     steps, lr = 40, 1e-2
@@ -358,13 +366,14 @@ def test_seq_model_trains_like_reference(student, ref):
     curve = train_with_student(
         student, "seq_model_loss", params, batches, steps, lr, max_seconds=20.0
     )
-    expect_loss_decreases(curve, 0.9, steps)
+    expect_loss_decreases(curve, 0.85, steps)
     expect_curve_tracks(curve, ref_curve, 1e-6, what="the training curve with your seq_model_loss")
 
 
 # Size: the notebook's RMC (4 slots of 32, 2 heads, 8 900 parameters) on a batch of 64. The
-# reference takes 5-12 ms (budget: the 2 s floor); the catalogue's variants 6-15 ms; a
-# numerical rmc_step_backward or memory_attention_backward inside the loss takes minutes.
+# reference takes 20 ms at a load average of 8 (budget: the 2 s floor); the catalogue's variants
+# 19-36 ms; a numerical rmc_step_backward or memory_attention_backward inside the loss takes
+# tens of seconds.
 @graded(
     cell="seq_model",
     kind="integrity",

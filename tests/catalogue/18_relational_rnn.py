@@ -170,6 +170,32 @@ MUTANTS = [
         "seq_model_trains_like_reference",
         "seq_model_loss_fast",
     ),
+    # The heads merged without undoing the transpose: heads and slots get mixed up.
+    mutant(
+        "attention_heads_merged_without_transpose",
+        "memory_attention_code",
+        "    out = (A @ V).transpose(0, 2, 1, 3).reshape(B, N, d)  ",
+        "    out = (A @ V).reshape(B, N, d)                        ",
+        _ATT_FWD_T[0],
+        "memory_attention_slots_are_permutation_equivariant",
+        _STEP_FWD_T[0],
+        "rmc_step_slots_are_permutation_equivariant",
+        _MODEL_FWD_T[0],
+        "seq_model_loss_value_matches_reference[rmc]",
+        "seq_model_trains_like_reference",
+    ),
+    # The values' weight gradient collected over the memory rows only, not the input row.
+    mutant(
+        "attention_dWv_misses_input_row",
+        "memory_attention_code",
+        '"dWv": Mx2.T @ dV.reshape(-1, d)}',
+        '"dWv": M.reshape(-1, d).T @ dV[:, :N].reshape(-1, d)}',
+        *_att_grads("dWv"),
+        "memory_attention_backward_fast",
+        *_step_grads("dWv"),
+        *_loss_grads("rmc-attention"),
+        "seq_model_loss_fast",
+    ),
     # M reaches the output through the queries too; that route is forgotten in dM.
     mutant(
         "attention_query_path_to_memory_missing",
@@ -231,6 +257,18 @@ def rmc_step_backward(dM, cache):
         "seq_model_trains_like_reference",
         "seq_model_loss_fast",
     ),
+    # The second layer norm skipped in the backward (its output gradient used as its input's).
+    mutant(
+        "step_second_layernorm_not_backpropagated",
+        "rmc_step_code",
+        '    dZ2 = layernorm_backward(dY2, c_ln2)["dx"]  ',
+        "    dZ2 = dY2                                  ",
+        *_step_grads("dx", "dM_prev", "dW1", "db1", "dW2", "db2"),
+        "rmc_step_backward_fast",
+        *_loss_grads("rmc-mlp"),
+        "seq_model_trains_like_reference",
+        "seq_model_loss_fast",
+    ),
     # The tanh in front of the gates' memory weights not differentiated.
     mutant(
         "step_gate_tanh_derivative_missing",
@@ -262,9 +300,10 @@ def rmc_step_backward(dM, cache):
         'grads["dM0"] = dM.sum(axis=0)',
         'grads["dM0"] = dM.mean(axis=0)',
         *_loss_grads("rmc-memory-and-embedding"),
-        "seq_model_trains_like_reference",
         "seq_model_loss_fast",
     ),
+    # (Adam rescales each parameter's gradient, so the training curve cannot see a gradient
+    # that is off by a constant factor: only the gradient check catches this one.)
     # The LSTM's upstream given to every step instead of the last one only.
     mutant(
         "model_lstm_upstream_at_every_step",
@@ -274,6 +313,16 @@ def rmc_step_backward(dM, cache):
         *_loss_grads("lstm"),
         "seq_model_backward_reaches_the_first_input[lstm]",
         "seq_model_loss_fast",
+    ),
+    # The LSTM answers from its first state instead of its last.
+    mutant(
+        "model_lstm_reads_out_first_state",
+        "seq_model_code",
+        "        final = hs[:, -1]  ",
+        "        final = hs[:, 0]   ",
+        _MODEL_FWD_T[1],
+        "seq_model_loss_value_matches_reference[lstm]",
+        *_loss_grads("lstm"),
     ),
     # Off by one in time: the last input is never read.
     mutant(
