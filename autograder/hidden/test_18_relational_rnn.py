@@ -159,9 +159,9 @@ def test_memory_attention_backward_gradcheck(student, ref, memo, grad):
         expect_gradient(res, grad)
 
 
-# Size: B = 64, N = 8, d = 64, 4 heads (47 104 inputs). The reference backward takes 6-7 ms at a
+# Size: B = 64, N = 8, d = 64, 4 heads (49 152 inputs). The reference backward takes 6-7 ms at a
 # load average of 8 (budget: the 2 s floor); the catalogue's variants 6-8 ms; centred
-# differences need 2 x 47 104 forward calls of 1-7 ms (minutes).
+# differences need 2 x 49 152 forward calls of 1-7 ms (minutes).
 @graded(
     cell="memory_attention",
     kind="integrity",
@@ -229,9 +229,9 @@ def test_rmc_step_backward_gradcheck(student, ref, memo, grad):
         expect_gradient(res, grad)
 
 
-# Size: B = 64, N = 4, d = 32, D = 10, 2 heads (the notebook's core: 8 832 step inputs, 9 280
+# Size: B = 64, N = 4, d = 32, D = 10, 2 heads (the notebook's core: 8 832 step inputs, 8 256
 # parameters). The reference backward takes 0.7 ms at a load average of 8 (budget: the 2 s
-# floor); the catalogue's variants 0.5-2.2 ms; centred differences need 2 x 18 112 forward
+# floor); the catalogue's variants 0.5-2.2 ms; centred differences need 2 x 17 088 forward
 # calls of 0.5 ms (18 s and more).
 @graded(
     cell="rmc_step",
