@@ -337,9 +337,12 @@ def test_ctc_loss_backward_gradcheck(student, ref, memo, problem):
     expect_gradient(res, "dlogits")
 
 
-def _speech(ref, B, seed, noise=0.6):
+def _speech(ref, B, seed, short=False):
+    """The notebook's data: B utterances of 24 frames (1-4 symbols), or, ``short``, of 12 frames
+    (1-2 symbols), which keeps a numerical backward's model-level tests within the budget."""
     protos = ref.make_prototypes(ref.N_SYMBOLS, ref.N_FEATURES)
-    return ref.speech_batch(B, np.random.default_rng(seed), protos, noise)
+    size = dict(max_symbols=2, T=12) if short else {}
+    return ref.speech_batch(B, np.random.default_rng(seed), protos, **size)
 
 
 # Size: the notebook's batch, 16 utterances of 24 frames, 6 classes (2 304 logits). The
@@ -374,7 +377,7 @@ def _model_problem(ref, seed, B=3, hidden=5):
     rng = np.random.default_rng(seed)
     params = ref.init_params(ref.N_FEATURES, hidden, ref.N_SYMBOLS + 1, rng)
     params = {k: v + 0.3 * rng.standard_normal(v.shape) for k, v in params.items()}
-    return params, _speech(ref, B, seed + 1)
+    return params, _speech(ref, B, seed + 1, short=True)
 
 
 def _model_loss(student, params, batch):
@@ -383,9 +386,9 @@ def _model_loss(student, params, batch):
 
 
 # Sampled coordinates (4) of every parameter and one random direction, against centred
-# differences of the student's own loss (H = 5, 3 utterances). Reference, every coordinate,
-# problems of seeds 2110..2119: 2.3e-9 at worst (tolerance 1e-6); the catalogue's variants the
-# same. The loss value: reference against the variants within 4e-16 (tolerance 1e-8).
+# differences of the student's own loss (H = 5, 3 utterances of 12 frames). Reference, every
+# coordinate, problems of seeds 2110..2119: 2.3e-9 at worst (tolerance 1e-6); the catalogue's
+# variants the same. The loss value: reference against the variants within 4e-16 (tolerance 1e-8).
 def _model_check(student, ref, memo):
     params, batch = _model_problem(ref, 2110)
     return loss_gradcheck(student, ref, "ctc_model_loss", params, batch, 4, seed=21, memo=memo)
@@ -451,15 +454,17 @@ def test_ctc_model_loss_flat_output_layer(student, ref):
             )
 
 
-# Training on fixed data: 3 batches of 6 utterances, H = 8, Adam lr 2e-2, 20 steps. Reference,
-# init seeds 2120..2129 (data seed 2131): mean of the last 5 losses over the first 0.30-0.37
-# (this test's seed 0.32) -> threshold 0.6. The catalogue's variants track the reference curve
-# to 1e-14 at every step -> tolerance 1e-6. The reference's 20 steps take 0.09 s in-process.
+# Training on fixed data: 3 batches of 4 utterances of 12 frames (1-2 symbols), H = 8, Adam lr
+# 2e-2, 20 steps. Reference, init seeds 2120..2129 (data seed 2131): mean of the last 5 losses
+# over the first 0.26-0.33 (this test's seed 0.26) -> threshold 0.55. The catalogue's variants
+# track the reference curve to 1e-14 at every step -> tolerance 1e-6. The reference's 20 steps
+# take 0.1 s in-process. A numerical ctc_loss_backward takes 0.3-0.5 s per step here: it runs to
+# the end within the 20 s allowed and tracks the curve (the time budgets charge it instead).
 @graded(cell="ctc_model_loss", kind="training", points=1.5, uses=MODEL_USES)
 def test_ctc_model_loss_trains_like_reference(student, ref):
     steps, lr = 20, 2e-2
     protos = ref.make_prototypes(ref.N_SYMBOLS, ref.N_FEATURES)
-    data = ref.fixed_batches(3, 6, 2131, protos)
+    data = ref.fixed_batches(3, 4, 2131, protos, max_symbols=2, T=12)
     params = ref.init_params(ref.N_FEATURES, 8, ref.N_SYMBOLS + 1, np.random.default_rng(2120))
     batches = lambda step: data[step % len(data)]  # noqa: E731
     ref_curve = train(
@@ -468,7 +473,7 @@ def test_ctc_model_loss_trains_like_reference(student, ref):
     curve = train_with_student(
         student, "ctc_model_loss", params, batches, steps, lr, max_seconds=20.0
     )
-    expect_loss_decreases(curve, 0.6, steps)
+    expect_loss_decreases(curve, 0.55, steps)
     expect_curve_tracks(curve, ref_curve, 1e-6, what="the training curve with your loss")
 
 

@@ -64,7 +64,15 @@ def speech_batch(
     return x, labels
 
 
-def fixed_batches(n: int, batch: int, seed: int, protos: np.ndarray, noise: float = 0.6) -> list:
+def fixed_batches(
+    n: int,
+    batch: int,
+    seed: int,
+    protos: np.ndarray,
+    noise: float = 0.6,
+    max_symbols: int = 4,
+    T: int = T_FRAMES,
+) -> list:
     """``n`` batches of :func:`speech_batch` drawn in order from ``default_rng(seed)``."""
     rng = np.random.default_rng(seed)
-    return [speech_batch(batch, rng, protos, noise) for _ in range(n)]
+    return [speech_batch(batch, rng, protos, noise, max_symbols, T) for _ in range(n)]
