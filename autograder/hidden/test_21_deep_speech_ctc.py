@@ -458,8 +458,9 @@ def test_ctc_model_loss_flat_output_layer(student, ref):
 # 2e-2, 20 steps. Reference, init seeds 2120..2129 (data seed 2131): mean of the last 5 losses
 # over the first 0.26-0.33 (this test's seed 0.26) -> threshold 0.55. The catalogue's variants
 # track the reference curve to 1e-14 at every step -> tolerance 1e-6. The reference's 20 steps
-# take 0.1 s in-process. A numerical ctc_loss_backward takes 0.3-0.5 s per step here: it runs to
-# the end within the 20 s allowed and tracks the curve (the time budgets charge it instead).
+# take 0.1 s in-process (0.3-0.6 s through the worker; the loop-over-states variant 0.9 s): the
+# 5 s allowed leave a margin of 8x. A numerical ctc_loss_backward takes 0.3-1.2 s per step here
+# and is stopped (the time budgets charge it in any case).
 @graded(cell="ctc_model_loss", kind="training", points=1.5, uses=MODEL_USES)
 def test_ctc_model_loss_trains_like_reference(student, ref):
     steps, lr = 20, 2e-2
@@ -471,7 +472,7 @@ def test_ctc_model_loss_trains_like_reference(student, ref):
         ref.ctc_model_loss, {k: v.copy() for k, v in params.items()}, batches, steps, lr
     )
     curve = train_with_student(
-        student, "ctc_model_loss", params, batches, steps, lr, max_seconds=20.0
+        student, "ctc_model_loss", params, batches, steps, lr, max_seconds=5.0
     )
     expect_loss_decreases(curve, 0.55, steps)
     expect_curve_tracks(curve, ref_curve, 1e-6, what="the training curve with your loss")

@@ -102,13 +102,17 @@ _DECODE_BODY = """    best = np.argmax(logits, axis=2)                          
         out.append(run[run != BLANK].astype(np.int64))
     return out"""
 
-_EDIT_BODY = """    d = np.arange(len(b) + 1)                                   # row 0: insert b[:j]
+_EDIT_BODY = """    d = np.arange(len(b) + 1)                       # row 0: insert b[:j]
     for i in range(1, len(a) + 1):
         prev, d = d, np.zeros(len(b) + 1, dtype=np.int64)
         d[0] = i
         for j in range(1, len(b) + 1):
             d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
     return int(d[-1])"""
+
+_ALPHA_ROW0 = (
+    "    log_alpha[0, :2] = logp[0, ext[:2]]                         # a blank or the first label"
+)
 
 # ---------------------------------------------------------------- test names
 _CASES = ("distinct", "repeats", "exact_fit", "empty")
@@ -161,10 +165,7 @@ MUTANTS = [
         "ctc_loss_impossible_transcript_contract",
         _LOSS_GRADS[1],
         "ctc_loss_backward_fast",
-        "ctc_model_loss_value_matches_reference",
-        *_MODEL_GRADS,
         "ctc_model_loss_trains_like_reference",
-        "ctc_model_loss_fast",
     ),
     # Every walk starts in the first blank: an alignment may not begin with the first label.
     # beta is right, so the gradient is exact for this (wrong) forward: only values catch it.
@@ -184,6 +185,21 @@ MUTANTS = [
         "ctc_model_loss_value_matches_reference",
         "ctc_model_loss_trains_like_reference",
         "ctc_model_loss_fast",
+    ),
+    # The first row written state by state: there is no state 1 when the transcript is empty.
+    mutant(
+        "alpha_first_row_assumes_a_label",
+        "ctc_alpha_code",
+        _ALPHA_ROW0,
+        "    log_alpha[0, 0] = logp[0, BLANK]\n    log_alpha[0, 1] = logp[0, y[0]]",
+        "ctc_alpha_matches_reference[empty]",
+        "ctc_alpha_total_is_the_sum_over_all_alignments",
+        "alpha_beta_give_p_at_every_frame",
+        "ctc_loss_forward_matches_reference",
+        "ctc_loss_is_minus_log_of_the_sum_over_all_alignments",
+        "ctc_loss_impossible_transcript_contract",
+        _LOSS_GRADS[1],
+        "ctc_loss_backward_fast",
     ),
     # ------------------------------------------------------------ ctc_beta
     # Graves et al.'s convention half-adopted: beta_t includes the emission of frame t (except
@@ -221,7 +237,8 @@ MUTANTS = [
     # A backward by centred differences through the forward (tests/mutants.py); the cached
     # log-probabilities are valid logits (log_softmax is idempotent). Accurate to ~1e-10 on
     # feasible transcripts, it passes the gradient checks; the time budgets catch it, and the
-    # impossible transcript (inf - inf) gives NaN where the contract says zero.
+    # impossible transcript (inf - inf) gives NaN where the contract says zero. (The training
+    # test stops it too, after 5 s, but at a pace that depends on the machine's load: not named.)
     numerical_backward_mutant(
         "ctc_numerical_backward",
         "ctc_loss_code",
@@ -346,7 +363,7 @@ MUTANTS = [
     mutant(
         "edit_distance_first_row_zero",
         "ctc_decode_code",
-        "    d = np.arange(len(b) + 1)                                   # row 0: insert b[:j]",
+        "    d = np.arange(len(b) + 1)                       # row 0: insert b[:j]",
         "    d = np.zeros(len(b) + 1, dtype=np.int64)",
         "edit_distance_matches_reference",
         "edit_distance_is_a_metric",
