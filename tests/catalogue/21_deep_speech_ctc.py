@@ -80,9 +80,7 @@ def ctc_loss_backward(dnll, cache):
 
 _MODEL_BODY = """    x, labels = batch
     B, T, F = x.shape
-    pad = np.zeros((B, 1, F))
-    ctx = np.concatenate([np.concatenate([pad, x[:, :-1]], axis=1), x,
-                          np.concatenate([x[:, 1:], pad], axis=1)], axis=2)  # (B, T, 3F)
+    ctx = context_frames(x)                                     # (B, T, 3F)
     z, cache_1 = affine_forward(ctx.reshape(B * T, 3 * F), params["W1"], params["b1"])  # (BT, H)
     h, cache_h = tanh_forward(z)                                # (BT, H)
     logits, cache_2 = affine_forward(h, params["W2"], params["b2"])  # (BT, C)
@@ -313,14 +311,15 @@ MUTANTS = [
         "ctc_model_loss_is_the_mean_over_utterances",
         "ctc_model_loss_fast",
     ),
-    # The right-hand context taken from the wrong side: the previous frame twice.
+    # The loss summed over the utterances while the gradients are those of the mean.
     mutant(
-        "model_context_previous_frame_twice",
+        "model_loss_summed",
         "ctc_model_loss_code",
-        "                          np.concatenate([x[:, 1:], pad], axis=1)], axis=2)  # (B, T, 3F)",
-        "                          np.concatenate([pad, x[:"
-        ", :-1]], axis=1)], axis=2)  # (B, T, 3F)",
+        "    return float(np.mean(nll)), grads",
+        "    return float(np.sum(nll)), grads",
         "ctc_model_loss_value_matches_reference",
+        *_MODEL_GRADS,
+        "ctc_model_loss_is_the_mean_over_utterances",
         "ctc_model_loss_trains_like_reference",
         "ctc_model_loss_fast",
     ),
