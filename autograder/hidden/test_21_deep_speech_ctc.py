@@ -417,7 +417,7 @@ def test_ctc_model_loss_gradcheck(student, ref, memo, param):
 @graded(cell="ctc_model_loss", kind="property", points=0.5, uses=MODEL_USES)
 def test_ctc_model_loss_is_the_mean_over_utterances(student, ref):
     # Nothing mixes utterances: the batch's loss and gradients are the means of the single
-    # utterances' (reference: 2e-16 and 3e-16).
+    # utterances' (reference and variants, problems of seeds 2111..2120: 0 and 2.7e-16).
     params, (x, labels) = _model_problem(ref, 2111)
     loss, grads = _model_loss(student, params, (x, labels))
     parts = [_model_loss(student, params, (x[b : b + 1], labels[b : b + 1])) for b in range(3)]
