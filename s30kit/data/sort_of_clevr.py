@@ -65,9 +65,9 @@ def make_batch(batch: int, rng: np.random.Generator, types=None):
         (objects, question, answer, qtype): objects (batch, 6, 10) float64, question
         (batch, 10) float64, answer (batch,) int64 in 0 .. 9, qtype (batch,) int64 in 0 .. 3.
     """
-    pos = rng.random((batch, N_OBJECTS, 2))                       # by colour
-    shape = rng.integers(0, 2, size=(batch, N_OBJECTS))            # 0 square, 1 circle
-    order = np.argsort(rng.random((batch, N_OBJECTS)), axis=1)     # row k holds colour order[k]
+    pos = rng.random((batch, N_OBJECTS, 2))  # by colour
+    shape = rng.integers(0, 2, size=(batch, N_OBJECTS))  # 0 square, 1 circle
+    order = np.argsort(rng.random((batch, N_OBJECTS)), axis=1)  # row k holds colour order[k]
     asked = rng.integers(0, N_COLOURS, size=batch)
     if types is None:
         qtype = rng.integers(0, N_TYPES, size=batch)
@@ -75,18 +75,22 @@ def make_batch(batch: int, rng: np.random.Generator, types=None):
         qtype = np.full(batch, int(types))
     rows = np.arange(batch)
     by_colour = np.concatenate(
-        [np.broadcast_to(np.eye(N_COLOURS), (batch, N_COLOURS, N_COLOURS)), pos,
-         np.eye(2)[shape]], axis=2)                                # (batch, 6, 10)
-    objects = by_colour[rows[:, None], order]                      # random row order
+        [np.broadcast_to(np.eye(N_COLOURS), (batch, N_COLOURS, N_COLOURS)), pos, np.eye(2)[shape]],
+        axis=2,
+    )  # (batch, 6, 10)
+    objects = by_colour[rows[:, None], order]  # random row order
     question = np.concatenate([np.eye(N_COLOURS)[asked], np.eye(N_TYPES)[qtype]], axis=1)
     dist = np.linalg.norm(pos - pos[rows, asked][:, None, :], axis=2)
     dist[rows, asked] = np.inf
     closest = np.argmin(dist, axis=1)
-    same = (shape == shape[rows, asked][:, None]).sum(axis=1)      # 1 .. 6
+    same = (shape == shape[rows, asked][:, None]).sum(axis=1)  # 1 .. 6
     answer = np.select(
         [qtype == 0, qtype == 1, qtype == 2],
-        [2 + shape[rows, asked], (pos[rows, asked, 0] < 0.5).astype(np.int64),
-         2 + shape[rows, closest]],
+        [
+            2 + shape[rows, asked],
+            (pos[rows, asked, 0] < 0.5).astype(np.int64),
+            2 + shape[rows, closest],
+        ],
         3 + same,
     ).astype(np.int64)
     return objects, question, answer, qtype.astype(np.int64)
