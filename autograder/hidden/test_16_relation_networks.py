@@ -57,13 +57,15 @@ def _layer_inputs(rng, B, N, D, Q, H):
 
 def _relation_inputs(rng, B, N, H1, H2, margin=1e-3):
     """Inputs of relation_forward with every pre-activation (z1 and the second layer's u) at
-    least ``margin`` from the ReLU's kink (redrawn until they are)."""
+    least ``margin`` from the ReLU's kink, and every entry of r positive (some pair active in
+    every unit of every scene, so that no forward check compares zeros), redrawn until so."""
     while True:
         z1 = rng.standard_normal((B, N, N, H1))
         W2 = rng.standard_normal((H1, H2)) / np.sqrt(H1)
         b2 = 0.5 * rng.standard_normal(H2)
         u = np.maximum(z1, 0.0) @ W2 + b2
-        if np.abs(z1).min() >= margin and np.abs(u).min() >= margin:
+        active = np.all(np.maximum(u, 0.0).sum(axis=(1, 2)) > 0)
+        if active and np.abs(z1).min() >= margin and np.abs(u).min() >= margin:
             return dict(z1=z1, W2=W2, b2=b2)
 
 
