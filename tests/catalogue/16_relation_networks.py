@@ -165,6 +165,33 @@ MUTANTS = [
         "all_pairs_backward_fast",
         "pair_layer_equals_explicit_pairs",
     ),
+    # The question put first in each pair ([q, o_i, o_j]); the backward still reads the blocks
+    # in the notebook's order.
+    mutant(
+        "pairs_question_first",
+        "all_pairs_code",
+        "    return np.concatenate([first, second, q], axis=3), (D, Q)",
+        "    return np.concatenate([q, first, second], axis=3), (D, Q)",
+        "all_pairs_forward_matches_reference[B2_N4]",
+        "all_pairs_forward_matches_reference[one_object_N1]",
+        *_PAIR_GRADS,
+        "all_pairs_backward_fast",
+        "pair_layer_equals_explicit_pairs",
+    ),
+    # Unordered pairs (the "combinations" reading): the pairs with j <= i left at zero.
+    mutant(
+        "pairs_upper_triangle_only",
+        "all_pairs_code",
+        "    return np.concatenate([first, second, q], axis=3), (D, Q)",
+        "    upper = np.triu(np.ones((N, N)), 1)[None, :, :, None]\n"
+        "    return np.concatenate([first, second, q], axis=3) * upper, (D, Q)",
+        "all_pairs_forward_matches_reference[B2_N4]",
+        "all_pairs_forward_matches_reference[one_object_N1]",
+        "all_pairs_permuting_objects_permutes_the_grid",
+        *_PAIR_GRADS,
+        "all_pairs_backward_fast",
+        "pair_layer_equals_explicit_pairs",
+    ),
     # ------------------------------------------------------------ pair_layer
     # The question's gradient averaged over the pairs instead of summed (it feeds every pair).
     mutant(
@@ -190,6 +217,24 @@ MUTANTS = [
         "pair_layer_backward_fast",
         _RN_GRADS[0],
         _RN_TRAIN[0],
+        "rn_loss_fast",
+    ),
+    # The second object multiplied by the first object's block of W as well (W_b never used);
+    # the backward is the notebook's.
+    mutant(
+        "layer_first_block_for_both_objects",
+        "pair_layer_code",
+        "    c = objects @ W[D:2 * D]  ",
+        "    c = objects @ W[:D]       ",
+        "pair_layer_forward_matches_reference[B2_N4]",
+        "pair_layer_forward_matches_reference[one_object_N1]",
+        _LAYER_GRADS[0],
+        _LAYER_GRADS[2],
+        "pair_layer_equals_explicit_pairs",
+        "pair_layer_backward_fast",
+        "rn_loss_value_matches_reference",
+        _RN_GRADS[0],
+        *_RN_TRAIN,
         "rn_loss_fast",
     ),
     # ------------------------------------------------------------ relation
@@ -291,6 +336,15 @@ MUTANTS = [
         "    x = np.concatenate([objects.transpose(0, 2, 1).reshape(objects.shape[0], -1),"
         " question], axis=1)",
         "mlp_loss_value_matches_reference",
+        "mlp_loss_fast",
+    ),
+    # The readout's weight gradient taken with the pre-activations instead of the ReLU's output.
+    mutant(
+        "mlp_readout_gradient_of_preactivation",
+        "mlp_loss_code",
+        '    grads = {"W3": h2.T @ dlogits, "b3": dlogits.sum(axis=0)}',
+        '    grads = {"W3": z2.T @ dlogits, "b3": dlogits.sum(axis=0)}',
+        _MLP_GRADS[1],
         "mlp_loss_fast",
     ),
 ]
