@@ -503,8 +503,8 @@ def _train_rn(student, ref, memo):
 # Reference, init seeds 1600..1609 (data seed + 1): mean of the last 5 losses over the first
 # 0.005-0.029 (this test's seed: 0.0083; the first loss is large, a sum over 36 pairs at
 # initialisation) -> threshold 0.1. The catalogue's variants track the reference curve within
-# 1.2e-14 at every step -> tolerance 1e-6. The 200 steps
-# take 0.2-0.4 s in-process at a load average of 5-7.
+# 1.2e-14 at every step -> tolerance 1e-6. The 200 steps take 0.2-0.4 s in-process at a load
+# average of 5-7.
 @graded(cell="rn_loss", kind="training", points=1.0, uses=RN_USES)
 def test_rn_loss_trains_like_reference(student, ref, memo):
     curve, ref_curve, _ = _train_rn(student, ref, memo)

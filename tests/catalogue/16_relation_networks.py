@@ -285,7 +285,7 @@ MUTANTS = [
         "relation_backward_fast",
         "rn_loss_value_matches_reference",
         _RN_GRADS[0],
-        _RN_TRAIN[0],
+        *_RN_TRAIN,
         "rn_loss_fast",
     ),
     # Unordered pairs: only i < j summed (self-pairs and (j, i) dropped), in the forward only.
