@@ -100,6 +100,16 @@ def test_a_slow_training_run_stops_early_with_a_message_about_its_pace(student):
         )
 
 
+def test_a_training_run_can_hand_back_the_parameters_the_student_gradients_trained(student):
+    params, batch = _problem()
+    losses, trained = train_with_student(
+        student, "quick_loss", params, lambda step: batch, 20, 0.05, return_params=True
+    )
+    assert len(losses) == 20 and losses[-1] < losses[0]
+    assert set(trained) == {"W"} and not np.array_equal(trained["W"], params["W"])
+    assert _reference().slow_loss(trained, batch)[0] < losses[0]  # the trained W is the better
+
+
 def test_a_timed_call_waits_its_budget_and_a_small_margin():
     for budget in (2.0, 10.0):
         assert budget < attempt_timeout(budget) <= 1.1 * budget + 0.5

@@ -14,8 +14,6 @@ thread, on the shared 2-core machine (load average 7-8).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from autograder.testing import Fail
@@ -36,9 +34,8 @@ from autograder.testing import graded
 from autograder.testing import layer_gradcheck
 from autograder.testing import loss_gradcheck
 from autograder.testing import memoised
+from autograder.testing import train_with_student
 from autograder.testing.inputs import perturbed
-from autograder.testing.training import projected_over
-from given.optim import TrainingDiverged
 from given.optim import train
 
 
@@ -473,28 +470,19 @@ def _train_rn(student, ref, memo):
             t["steps"],
             t["lr"],
         )
-        # The trusted side trains with the student's (loss, grads), as the toolkit's
-        # train_with_student does, keeping the trained parameters to test them. A run on pace
-        # to take over twice 20 s (a numerical backward) is stopped after three steps.
-        start, done = time.monotonic(), 0
-
-        def step_fn(p, batch):
-            nonlocal done
-            spent = time.monotonic() - start
-            if spent > 20.0 or projected_over(spent, done, t["steps"], 20.0):
-                raise Fail(
-                    f"training with your rn_loss was stopped after {spent:.1f} s and {done} of "
-                    f"{t['steps']} steps: at that pace the run would take over 20 s, the limit "
-                    "(is a gradient computed numerically?)"
-                )
-            result = expect_loss_pair(student.call("rn_loss", p, batch), "rn_loss", p)
-            done += 1
-            return result
-
-        try:
-            curve = train(step_fn, params, data.__getitem__, t["steps"], t["lr"])
-        except TrainingDiverged as exc:
-            raise Fail(f"training with your rn_loss failed: {exc}") from None
+        # The trusted side trains with the student's (loss, grads) and keeps the trained
+        # parameters to test them. A run on pace to take over twice 20 s (a numerical backward)
+        # is stopped after three steps.
+        curve, params = train_with_student(
+            student,
+            "rn_loss",
+            params,
+            data.__getitem__,
+            t["steps"],
+            t["lr"],
+            max_seconds=20.0,
+            return_params=True,
+        )
         return curve, ref_curve, params
 
     return memoised(memo, ("train_rn", tuple(sorted(TRAIN.items()))), run)

@@ -45,7 +45,8 @@ def train_with_student(
     timeout: float = 10.0,
     max_seconds: float = 20.0,
     args: tuple = (),
-) -> list[float]:
+    return_params: bool = False,
+) -> list[float] | tuple[list[float], dict]:
     """Train with Adam on the trusted side, asking the student's ``loss_fn`` at every step.
 
     Args:
@@ -60,9 +61,11 @@ def train_with_student(
             a run on pace to take several times longer is stopped early
             (:func:`projected_over`).
         args: further arguments of ``loss_fn`` after the batch.
+        return_params: also return the trained parameters, for a test that judges what the
+            student's gradients trained (its scores computed on the trusted side).
 
     Returns:
-        The loss at every step.
+        The loss at every step; with ``return_params``, ``(losses, trained_params)``.
 
     Raises:
         Fail: a malformed result, the run over ``max_seconds``, or a NaN/inf loss (with its step).
@@ -89,9 +92,10 @@ def train_with_student(
         return result
 
     try:
-        return train(step_fn, params, batches, steps, lr=lr, clip=clip)
+        losses = train(step_fn, params, batches, steps, lr=lr, clip=clip)
     except TrainingDiverged as exc:
         raise Fail(f"training with your {loss_fn} failed: {exc}") from None
+    return (losses, params) if return_params else losses
 
 
 def train_both(
