@@ -43,6 +43,14 @@ def load_catalogue(aid: str, kind: str = "MUTANTS") -> list[dict]:
     return getattr(module, kind, [])
 
 
+def bug_classes(aid: str) -> dict[str, tuple[str, str]]:
+    """The catalogue's ``BUG_CLASSES``: for each mutant whose gradient error has a shape the
+    gradient check diagnoses (``factor``, ``sign``, ``transpose``, ``zero``, ``slices``), that
+    class and a note; mutants not listed are of class ``other``."""
+    found = load_catalogue(aid, "BUG_CLASSES")
+    return dict(found) if isinstance(found, dict) else {}
+
+
 def answer_cell(nb: dict, grade_id: str) -> dict:
     """The cell of ``nb`` whose nbgrader ``grade_id`` is ``grade_id``.
 

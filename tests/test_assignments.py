@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from catalogue import bug_classes
 from conftest import ASSIGNMENTS, grade_notebook, load_catalogue, mutate, solution_notebook
+from diagnosis_rates import diagnosed, outcome
 
 from autograder.reference import source_layout
 from autograder.registry import release_notebook
@@ -93,6 +95,11 @@ def test_wrong_implementation_loses_points_on_its_target(aid, name, tmp_path):
     missed = [t for t in mutant["catches"] if t not in lost]
     assert not missed, f"{name} was not caught by {missed}"
     assert report["score"] < report["max_score"]
+    label = bug_classes(aid).get(name, ("other", ""))[0]
+    kinds = diagnosed(report)
+    assert outcome(label, kinds) != "wrong", (
+        f"{name}'s bug is of class {label}, but the messages diagnose {sorted(kinds)}"
+    )
 
 
 @pytest.mark.parametrize("aid", ASSIGNMENTS)

@@ -28,6 +28,7 @@ from autograder.testing import numerically_flat
 from autograder.testing import student_numerical_gradient
 from autograder.testing.inputs import perturbed
 from autograder.testing.inputs import rnn_seq_inputs
+from given.diagnosis import quantities_of
 from given.gradcheck import compare
 from given.layers import softmax
 from s30kit.data.char_rnn import VOCAB
@@ -144,7 +145,7 @@ def test_rnn_gradient_flows_through_time(student, ref):
                 "fix it first"
             )
         expect_matches_numerical(
-            compare(k, grads[k], num[k], tol=tols.get(k, 1e-7)),
+            compare(k, grads[k], num[k], tol=tols.get(k, 1e-7), quantities=quantities_of(inputs)),
             k,
             "your own rnn_forward",
             subject=f"with an upstream gradient at the last step only, your backward's {k}",

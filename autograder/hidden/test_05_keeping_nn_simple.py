@@ -36,6 +36,7 @@ from autograder.testing import memoised
 from autograder.testing import numerically_flat
 from autograder.testing import student_numerical_gradient
 from autograder.testing import train_with_student
+from given.diagnosis import quantities_of
 from given.gradcheck import compare
 from given.optim import Adam
 from given.optim import train
@@ -217,7 +218,9 @@ def _kl_gradcheck(student, ref):
         num = student_numerical_gradient(
             student, "kl_diag_gaussian", inputs, name[1:], [np.array(1.0)]
         )
-        result = GradResult(compare(name, got, num), compare(name, got, want))
+        result = GradResult(
+            compare(name, got, num, quantities=quantities_of(inputs)), compare(name, got, want)
+        )
         if numerically_flat(num, want):
             result.degenerate = (
                 f"cannot be checked: the kl your kl_diag_gaussian returns does not change when "
@@ -359,7 +362,15 @@ def _weight_cost_gradcheck(student, params, batch, g_1, g_0, h=1e-5) -> list:
     checks = []
     for name in names:
         diff = np.asarray(g_1[name], dtype=np.float64) - np.asarray(g_0[name], dtype=np.float64)
-        checks.append(compare(name, diff, num[name], tol=1e-6))
+        checks.append(
+            compare(
+                name,
+                diff,
+                num[name],
+                tol=1e-6,
+                quantities=quantities_of({"params": params, "batch": batch}),
+            )
+        )
     return [c for c in checks if not c.passed]
 
 

@@ -34,6 +34,7 @@ from autograder.testing import graded
 from autograder.testing import layer_gradcheck
 from autograder.testing import loss_gradcheck
 from autograder.testing import train_with_student
+from given.diagnosis import quantities_of
 from given.gradcheck import compare
 from given.gradcheck import step_size
 from given.optim import train
@@ -280,7 +281,7 @@ def test_pointer_nll_gradcheck(student, ref):
         ]
         num[idx] = (f[0] - f[1]) / (2.0 * h)
     expect_matches_numerical(
-        compare("dP", dP, num, 1e-6),
+        compare("dP", dP, num, 1e-6, quantities=quantities_of({"P": P})),
         "dP returned by pointer_nll",
         "your own pointer_nll",
         subject="your dP",

@@ -43,6 +43,7 @@ from autograder.testing import layer_gradcheck
 from autograder.testing import loss_gradcheck
 from autograder.testing import student_numerical_gradient
 from autograder.testing import train_both
+from given.diagnosis import quantities_of
 from given.gradcheck import compare
 from s30kit.data.order_matters import fixed_batches
 from s30kit.data.order_matters import order_batch
@@ -341,7 +342,10 @@ def test_pointer_loss_gradcheck(student, ref):
         student, "pointer_loss", dict(scores=scores, order=order), "scores", [np.ones(())]
     )
     expect_matches_numerical(
-        compare("dscores", ds, num), "dscores", "your own pointer_loss", subject="your dscores"
+        compare("dscores", ds, num, quantities=quantities_of({"scores": scores})),
+        "dscores",
+        "your own pointer_loss",
+        subject="your dscores",
     )
 
 

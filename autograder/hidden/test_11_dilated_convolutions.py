@@ -38,6 +38,7 @@ from autograder.testing import loss_gradcheck
 from autograder.testing import memoised
 from autograder.testing import numerically_flat
 from autograder.testing import train_with_student
+from given.diagnosis import quantities_of
 from given.gradcheck import compare
 from given.gradcheck import step_size
 from given.optim import train
@@ -125,7 +126,10 @@ def _stack_gradcheck(student, ref, params, x, dilations, seed):
             ]
             num[idx] = (f[0] - f[1]) / (2.0 * h)
         key = "d" + name
-        result = GradResult(compare(key, grads[key], num), compare(key, grads[key], ref_grads[key]))
+        result = GradResult(
+            compare(key, grads[key], num, quantities=quantities_of(inputs)),
+            compare(key, grads[key], ref_grads[key]),
+        )
         if numerically_flat(num, ref_grads[key]):
             result.degenerate = (
                 f"cannot be checked: the logits of your stack_forward do not change when {name} "

@@ -37,6 +37,7 @@ from autograder.testing import layer_gradcheck
 from autograder.testing import loss_gradcheck
 from autograder.testing import numerically_flat
 from autograder.testing import student_numerical_gradient
+from given.diagnosis import quantities_of
 from given.gradcheck import compare
 from given.gradcheck import step_size
 from s30kit.data.cs231n import spiral
@@ -114,7 +115,10 @@ def _expect_dscores(student, ref, fn, scores, y, tol=1e-7):
             "it first"
         )
     expect_matches_numerical(
-        compare("dscores", dscores, num), f"dscores returned by {fn}", f"your own {fn}", tol=tol
+        compare("dscores", dscores, num, quantities=quantities_of({"scores": scores})),
+        f"dscores returned by {fn}",
+        f"your own {fn}",
+        tol=tol,
     )
 
 
@@ -1012,7 +1016,7 @@ def test_conv_net_score_gradient_gradcheck(student, ref):
     )
     flat = numerically_flat(num, ref.conv_net_score_gradient(params, X, y)[1])
     expect_matches_numerical(
-        compare("dX", dX, num),
+        compare("dX", dX, num, quantities=quantities_of({"X": X, "params": params})),
         "dX returned by conv_net_score_gradient",
         "the sum of the correct classes' scores your own conv_net_score_gradient returns",
         tol=1e-7,

@@ -24,6 +24,7 @@ from autograder.testing.checks import (
     type_name,
 )
 from autograder.testing.memo import copy_inputs, digest, memoised
+from given.diagnosis import diagnose, quantities_of
 from given.gradcheck import (
     GradReport,
     TensorCheck,
@@ -186,7 +187,8 @@ def _layer_gradcheck(student, ref, forward, backward, inputs, wrt, n_outputs, se
             continue
         num = student_numerical_gradient(student, forward, inputs, name, douts)
         result = GradResult(
-            compare(gname, st_grads[gname], num), compare(gname, st_grads[gname], ref_grads[gname])
+            compare(gname, st_grads[gname], num, quantities=quantities_of(inputs)),
+            compare(gname, st_grads[gname], ref_grads[gname]),
         )
         if numerically_flat(num, ref_grads[gname]):
             result.degenerate = (
@@ -250,9 +252,10 @@ def expect_matches_numerical(
     if not check.rel_error <= tol:
         if where is None:
             where = f"; the largest difference is at index {check.worst_index}"
+        diagnosis = f". Diagnosis: {check.diagnosis}" if check.diagnosis else ""
         raise Fail(
             f"{what} is wrong: {subject} differs from numerical differentiation of {of} by a "
-            f"relative error of {check.rel_error:.2e} (tolerance {tol:.0e}){where}"
+            f"relative error of {check.rel_error:.2e} (tolerance {tol:.0e}){where}{diagnosis}"
         )
 
 
@@ -434,6 +437,7 @@ def _loss_gradcheck(
         out = student.call_many(loss_fn, calls, pick=(0,))
         return [float(expect_array(r[0], (), f"the loss returned by {loss_fn}")) for r in out]
 
+    quantities = quantities_of({"params": params, "batch": batch, "args": list(args)})
     report = GradReport()
     report.checks.append(compare("loss", np.array(loss), np.array(ref_loss), tol=1e-8))
     for name, p in params.items():
@@ -458,6 +462,9 @@ def _loss_gradcheck(
             g = np.asarray(grads[name], dtype=np.float64)
             along = rel_error(np.sum(g * v), dd)  # NaN if g holds a NaN anywhere
             check.rel_error = max(check.rel_error, along if np.isfinite(along) else np.inf)
+            if not check.passed:
+                found = diagnose(name, g, num, quantities, coords, (v, dd))
+                check.diagnosis = found.sentence if found else ""
             ref_dd = (
                 float(ref_fn(dict(params, **{name: p + 1e-6 * v}), batch)[0])
                 - float(ref_fn(dict(params, **{name: p - 1e-6 * v}), batch)[0])

@@ -456,3 +456,21 @@ VARIANTS = [
     padded = np.concatenate(""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    "sigmoid_sign_flipped": (
+        "sign",
+        "ca_step's dw and ca_rule_loss's w (the forward's sigmoid(-w) has the derivative "
+        "-pi (1 - pi), the backward keeps +pi (1 - pi); dS stays right)",
+    ),
+    "loss_sums_instead_of_averaging": (
+        "factor",
+        "w: 1/n, n = X.size the number of cells predicted (the backward still divides by n)",
+    ),
+    "loss_in_nats": ("factor", "w: 1/ln 2 (the forward returns nats, the backward bits)"),
+    "loss_gradient_sign_flipped": ("sign", "w"),
+}

@@ -597,3 +597,25 @@ VARIANTS = [
                                               PRUNED_LOG_SIGMA)""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): the class of the error in the gradient of the
+#: function the mutant edits, and the factor, axis or tensor it concerns. Mutants not listed are
+#: of class "other". (Further from the bug, mdl_loss adds the KL's gradient to the misfit's in mu
+#: and log_sigma, so those tensors share no class with the edited one.)
+BUG_CLASSES = {
+    "noisy_affine_db_mean_instead_of_sum": (
+        "factor",
+        "db: 1/B, B the batch size (mdl_loss's b1 and b2: 1/N, N the training cases)",
+    ),
+    "mdl_kl_weight_ignored_in_gradient": (
+        "zero",
+        "mu1, mu2 of the weight-cost check (grads at kl_weight 1 minus grads at kl_weight 0): "
+        "0 everywhere (at kl_weight 1 itself the gradients are right)",
+    ),
+    "noisy_affine_sigma_used_as_variance": ("factor", "noisy_affine's dlog_sigma: 2"),
+    "noisy_affine_dmu_averaged_over_the_batch": ("factor", "noisy_affine's dmu: 1/B"),
+    "kl_mean_term_missing_one_half": ("factor", "the KL's dmu: 1/2"),
+    "kl_dmu_forgets_the_one_half": ("factor", "the KL's dmu: 2"),
+}

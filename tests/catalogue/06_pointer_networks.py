@@ -480,3 +480,23 @@ def pointer_backward(dp, cache):
     return perm, P""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    # pointer_backward's dd and dW2; in ptrnet_loss also W_dec, b_dec and W2 (the LSTM encoder's
+    # W_enc and b_enc add the unscaled dE path to it, so they are not a multiple there)
+    "decoder_term_averaged_over_positions": ("factor", "dd, dW2: 1/n, n the number of positions"),
+    "dv_averaged_over_the_batch": ("factor", "dv: 1/B, B the batch size"),
+    "nll_gradient_averaged_over_the_batch_only": (
+        "factor",
+        "dP (and every ptrnet_loss gradient): T, T the number of decoding steps",
+    ),
+    "nll_summed_over_steps": (
+        "factor",
+        "dP (and every ptrnet_loss gradient): 1/T, T the number of decoding steps (the loss "
+        "sums over the steps, dP averages)",
+    ),
+}

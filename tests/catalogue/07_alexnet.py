@@ -575,3 +575,23 @@ VARIANTS = [
     variant("augment_fancy_indexing", "augment_code", _AUG_BODY, _AUG_FANCY),
     variant("alexnet_own_softmax", "alexnet_code", _NET_CE, _NET_OWN_SOFTMAX),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    "conv_db_batch_mean": (
+        "factor",
+        "db: 1/(N*H'*W'), N the batch size and H' x W' the output's spatial size "
+        "(in the network: b1 and b2, each by its own conv's N*H'*W')",
+    ),
+    "dropout_backward_forgets_scale": (
+        "factor",
+        "dx: 1-p, p the dropout probability (in the network: w1, b1, w2, b2, W3, b3 by 1-DROP_P)",
+    ),
+    "alexnet_loss_divides_by_batch_twice": (
+        "factor",
+        "every parameter's gradient: 1/N, N the batch size",
+    ),
+}

@@ -598,3 +598,19 @@ def stage_backward(dout, cache):
     return F_start, B_start, end("B", 0, 0)""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    "first_bias_gradient_averaged_over_rows": (
+        "factor",
+        "db1: 1/b, b the number of rows (the batch size); in model_loss every stage's first "
+        "bias by 1/B",
+    ),
+    "loss_gradient_missing_1_over_B": (
+        "factor",
+        "every parameter's gradient: B, the batch size",
+    ),
+}

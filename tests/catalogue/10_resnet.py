@@ -538,3 +538,20 @@ def residual_block_backward(dout, cache):
     return float(loss), grads""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    "layernorm_dgamma_averaged_over_the_batch": (
+        "factor",
+        "dgamma: 1/B, B the batch size (the blocks' dgamma, dgamma1, dgamma2; net_loss's "
+        "gamma, gamma1, gamma2)",
+    ),
+    "plain_block_dW_transposed": (
+        "transpose",
+        "residual_block's dW1 (H x H) and net_loss's W / W1 (each block's H x H slice); "
+        "plain_block's dW (3 x 4 in the test) has the wrong shape, which the shape check reports",
+    ),
+}

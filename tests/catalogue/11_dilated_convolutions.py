@@ -496,3 +496,19 @@ def receptive_field(params, x, dilations, position):
     return np.array([m - position for m in range(len(strength)) if strength[m] > 0])""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    "conv_db_mean_not_sum": (
+        "factor",
+        "db (db1, db2, db_out of the stack and the loss): 1/(B N), B the batch size, N the "
+        "sequence length",
+    ),
+    "loss_gradient_missing_1_over_BN": (
+        "factor",
+        "every parameter: B N, B the batch size, N the sequence length",
+    ),
+}

@@ -454,3 +454,18 @@ VARIANTS = [
     h = hs[-1]""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+#: (update_mask_forgotten is "other": dh and dm are 0 at the padded nodes, but dU and dc lose
+#: the padded nodes' share of a sum.)
+BUG_CLASSES = {
+    "message_dW_transposed": ("transpose", "dW (W_msg): each bond type's (D, D) block transposed"),
+    "update_dU_transposed": ("transpose", "dU (U)"),
+    "update_dc_mean_not_sum": ("factor", "dc (c): 1/(B N), B the graphs, N the nodes per graph"),
+    "readout_mask_ignored": ("zero", "dh: 0 at the padded nodes (mask 0)"),
+    "readout_dW_batch_mean": ("factor", "dW_r: 1/B, B the number of graphs"),
+    "loss_gradient_missing_factor_2": ("factor", "every parameter: 1/2"),
+}

@@ -635,3 +635,17 @@ VARIANTS = [
     return out, alphas""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): the class of the error in the gradient of the
+#: function the mutant edits, and the factor, axis or tensor it concerns. Mutants not listed are
+#: of class "other".
+#: (birnn_forward_direction_not_carried: the sums over time, dWx_f, dWh_f, db_f, are wrong in no
+#: single class.)
+BUG_CLASSES = {
+    "birnn_forward_direction_not_carried": (
+        "slices",
+        "dx: right only at the last time step (axis 1)",
+    ),
+}

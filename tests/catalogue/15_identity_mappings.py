@@ -579,3 +579,22 @@ def preact_unit_backward(dout, cache):
     return out""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    "batchnorm_dgamma_averaged_over_the_batch": (
+        "factor",
+        "dgamma: 1/B, B the batch size (the units' and the stack's dg1 and dg2 too)",
+    ),
+    "batchnorm_dbeta_averaged_over_the_batch": (
+        "factor",
+        "dbeta: 1/B, B the batch size (the units' and the stack's dbe1 and dbe2 too)",
+    ),
+    "preact_dW1_transposed": (
+        "transpose",
+        "preact_unit's dW1 (H x H); stack_backward's dW1, each unit's H x H slice transposed",
+    ),
+}

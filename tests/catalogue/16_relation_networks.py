@@ -470,3 +470,25 @@ VARIANTS = [
     return loss, grads""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): the class of the error in the gradient of the
+#: function the mutant edits, and the factor, axis or tensor it concerns. Mutants not listed are
+#: of class "other".
+#: (layer_question_gradient_averaged: dW is scaled only on its question rows.)
+BUG_CLASSES = {
+    "layer_object_blocks_exchanged": (
+        "slices",
+        "dW (W1): right on the question rows 2D: (axis 0); object blocks :D, D:2D exchanged",
+    ),
+    "relation_mean_over_pairs": (
+        "factor",
+        "dz1, dW2, db2 (W1, b1, W2, b2 of rn_loss): N^2, N the number of objects",
+    ),
+    "mlp_first_bias_batch_mean": ("factor", "b1: 1/B, B the batch size"),
+    "layer_question_gradient_averaged": (
+        "factor",
+        "dquestion and db: 1/N^2, N the number of objects",
+    ),
+}

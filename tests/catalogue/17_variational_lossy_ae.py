@@ -473,3 +473,18 @@ VARIANTS = [
         "Wv": np.einsum("bd,bz->dz", x, dlogvar), "bv": np.einsum("bz->z", dlogvar),""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): the class of the error in the gradient of the
+#: function the mutant edits, and the factor, axis or tensor it concerns. Mutants not listed are
+#: of class "other".
+#: (Further from the bug, vlae_loss adds the sample's and the KL's paths into dmu and dlogvar,
+#: so the encoder's We, be, Wv, bv are wrong in no single class.)
+BUG_CLASSES = {
+    "std_is_the_variance": ("factor", "reparam's dlogvar: 1/2"),
+    "dlogvar_missing_one_half": ("factor", "reparam's dlogvar: 2"),
+    "kl_averaged_over_dimensions": ("factor", "the KL's dmu and dlogvar: Z, the latent size"),
+    "dlogits_sign_flipped": ("sign", "bernoulli_nll's dlogits"),
+    "nll_averaged_over_pixels": ("factor", "bernoulli_nll's dlogits: D, the pixels"),
+}

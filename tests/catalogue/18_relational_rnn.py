@@ -486,3 +486,16 @@ def rmc_step_backward(dM, cache):
         grads["dM0"] = np.einsum("bnd->nd", dM)""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): the class of the error in the gradient of the
+#: function the mutant edits, and the factor, axis or tensor it concerns. Mutants not listed are
+#: of class "other".
+#: (Further from the bug, rmc_step's dx keeps its gate path and dM, de mix scaled and unscaled
+#: paths: no single class there.)
+BUG_CLASSES = {
+    "model_dM0_batch_mean": ("factor", "M0: 1/B, B the batch size"),
+    "attention_de_forgotten": ("zero", "memory_attention's de: 0"),
+    "attention_backward_missing_scale": ("factor", "dWq and dWk: sqrt(d_k)"),
+}

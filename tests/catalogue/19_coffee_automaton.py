@@ -488,3 +488,9 @@ def nbr_model_backward(dbits, cache):
         _FRAME_TOUCHED_ROWS,
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {}

@@ -683,3 +683,19 @@ VARIANTS = [
     return float(loss), grads""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    # memory_read_backward's dM and dw; through ntm_loss's recurrence the parameters' gradients
+    # are not a multiple of the true ones
+    "read_mean_instead_of_sum": (
+        "factor",
+        "dM, dw: N, N the number of memory locations (the forward averages, the backward sums)",
+    ),
+    "ntm_output_bias_batch_mean": ("factor", "b_o: 1/B, B the batch size"),
+    # location_address_backward's dg; its dwc and dw_prev are off by a ratio that differs per row
+    "location_gate_swapped": ("sign", "dg: -1"),
+}

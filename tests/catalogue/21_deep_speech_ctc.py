@@ -493,3 +493,12 @@ VARIANTS = [
     return int(D[n, m])""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    "model_gradient_of_the_sum": ("factor", "W1, b1, W2, b2: B, B the number of utterances"),
+    "model_loss_summed": ("factor", "W1, b1, W2, b2: 1/B, B the number of utterances"),
+}

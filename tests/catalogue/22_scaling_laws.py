@@ -481,3 +481,16 @@ VARIANTS += [
     return L_opt, N_opt""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    "loss_gradient_missing_1_over_B": (
+        "factor",
+        "W1, b1, W2, b2: B, the batch size",
+    ),
+    "alpha_gradient_sign": ("sign", "dtheta[1] (dalpha), on every problem"),
+    "mlp_db2_averaged_over_the_batch": ("factor", "db2: 1/B, B the batch size"),
+}

@@ -403,3 +403,26 @@ def gauss_nll_backward(dbits, cache):
     return float(costs.sum()), costs""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    "code_length_in_nats_not_bits": (
+        "factor",
+        "dPhi, dy, dw, dlog_sigma (and gauss_poly_nll's w, log_sigma): 1/ln 2 (the forward "
+        "returns nats, the backward differentiates bits)",
+    ),
+    "dPhi_sign_flipped": ("sign", "dPhi"),
+    "dy_sign_flipped": ("sign", "dy"),
+    "dw_spurious_1_over_N": ("factor", "dw (and gauss_poly_nll's w): 1/N, N the number of points"),
+    "mean_instead_of_sum": (
+        "factor",
+        "w, log_sigma: N, N the number of points (the loss averages, the gradient sums)",
+    ),
+    "upstream_of_the_mean_for_a_sum_loss": (
+        "factor",
+        "w, log_sigma: 1/N, N the number of points",
+    ),
+}

@@ -513,3 +513,15 @@ VARIANTS = [
     return p""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    "value_backward_missing_one_over_T": (
+        "factor",
+        "dpi (and upsilon_loss's theta, beta): T, the number of time steps",
+    ),
+    "upstream_gradient_of_upsilon_not_of_the_loss": ("sign", "theta and beta"),
+}

@@ -1233,3 +1233,55 @@ _CONV_NET_ALSO = {
 }
 for _m in MUTANTS:
     _m["catches"] += _CONV_NET_ALSO.get(_m["name"], [])
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+#: The class is that of the error in the gradient of the function the mutant edits; further
+#: from the bug (two_layer_loss, conv_net_loss, the saliency dX) the entries may mix with right
+#: paths. (affine_transposed_weight_gradient: dW is 4 x 5 in the test, so the shape check
+#: reports it.)
+BUG_CLASSES = {
+    "relu_forward_leaky": ("zero", "relu's dx: 0 at the negative entries, right elsewhere"),
+    "max_pool_wrong_windows": ("zero", "max_pool's dx: 0 where the right windows' maxima are"),
+    "affine_dx_divided_by_batch_size": (
+        "factor",
+        "dx: 1/N, N the batch size (through it two_layer_loss's W1 and b1, conv_net_loss's w "
+        "and b, and the saliency dX)",
+    ),
+    "affine_bias_gradient_averaged": (
+        "factor",
+        "db: 1/N, N the batch size (two_layer_loss's b1 and b2, conv_net_loss's bW)",
+    ),
+    "svm_gradient_missing_1_over_N": ("factor", "dscores: N, N the number of examples"),
+    "softmax_gradient_missing_1_over_N": (
+        "factor",
+        "dscores: N, N the number of examples (every parameter of two_layer_loss and "
+        "conv_net_loss too)",
+    ),
+    "softmax_loss_summed_not_averaged": (
+        "factor",
+        "dscores: 1/N, N the number of examples (the loss sums, the gradient averages; every "
+        "parameter of two_layer_loss and conv_net_loss too)",
+    ),
+    "conv_db_averaged_over_batch": (
+        "factor",
+        "db: 1/N, N the batch size (conv_net_loss's b)",
+    ),
+    "affine_backward_placeholder_zeros": (
+        "zero",
+        "dx, dW and db everywhere (and every gradient of two_layer_loss, conv_net_loss and the "
+        "saliency dX)",
+    ),
+    "svm_loss_zero_gradient_placeholder": ("zero", "dscores everywhere"),
+    "conv_backward_placeholder_zeros": (
+        "zero",
+        "dx, dw and db everywhere (conv_net_loss's w and b, the saliency dX)",
+    ),
+    "max_pool_average_forward": (
+        "zero",
+        "dx everywhere: the backward routes to the entries equal to the output, and no entry "
+        "equals its window's mean (conv_net_loss's w and b, the saliency dX likewise)",
+    ),
+}

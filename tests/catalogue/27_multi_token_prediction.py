@@ -530,3 +530,16 @@ VARIANTS = [
     return np.array(text[start:start + steps]), calls, accepted""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    "transposed_head_weight_gradient": (
+        "transpose",
+        "dWh (and mtp_loss's Wh): each head's (H, H) matrix transposed (the last two axes)",
+    ),
+    "head_bias_gradient_averaged_over_the_batch": ("factor", "dbh: 1/B, B the batch size"),
+    "gradient_misses_the_factor_n": ("factor", "every parameter: 1/n, n the number of heads"),
+}

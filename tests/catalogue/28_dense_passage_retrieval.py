@@ -475,3 +475,18 @@ def inbatch_nce_backward(dloss, cache):
     return hits / scores.shape[0]""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    "projection_gradient_averaged_over_the_batch": (
+        "factor",
+        "dW: 1/B, B the batch size (in dpr_loss: Wq and Wp)",
+    ),
+    "nce_missing_the_batch_mean": (
+        "factor",
+        "dQ, dP: B, the batch size (in dpr_loss: Eq, Wq, Ep, Wp)",
+    ),
+}

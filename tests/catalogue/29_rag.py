@@ -531,3 +531,34 @@ VARIANTS = [
     return float(nll.sum() / B), grads""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    "sequence_mean_over_tokens": (
+        "factor",
+        "dll (and rag_loss's c, G): T, T the number of answer tokens (the forward averages ll "
+        "over the tokens, the backward sums)",
+    ),
+    "token_retriever_gradient_averaged_over_tokens": (
+        "factor",
+        "dlogp_z (and rag_loss's W): 1/T, T the number of answer tokens",
+    ),
+    "token_prior_split_over_tokens": (
+        "factor",
+        "dlogp_z (and rag_loss's W): T, T the number of answer tokens (the forward divides "
+        "log p(z) by T)",
+    ),
+    "token_nll_averaged_over_tokens": (
+        "factor",
+        "dlogp_z, dll (and rag_loss's W, c, G): T, T the number of answer tokens (the nll "
+        "averages over the tokens, the backward sums)",
+    ),
+    "loss_summed_over_the_batch": (
+        "factor",
+        "W, c, G: 1/B, B the batch size (the loss sums, the gradients average)",
+    ),
+    "retriever_left_out": ("zero", "W: all zeros (the retriever's gradient left out)"),
+}

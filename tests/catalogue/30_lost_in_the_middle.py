@@ -412,3 +412,23 @@ def attend_backward(dr, cache):
     return acc""",
     ),
 ]
+
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): class and the factor, axis or tensor it concerns.
+#: Mutants not listed are of class "other".
+BUG_CLASSES = {
+    "dp_averaged_over_the_batch": ("factor", "dp (and kv_model_loss's p): 1/B, B the batch size"),
+    "dW_transposed": ("transpose", "dW (d, d) (and kv_model_loss's W)"),
+    "dK_misses_the_scale": ("factor", "dK: sqrt(d), d the key width"),
+    "bias_inside_the_scaling": (
+        "factor",
+        "dp (and kv_model_loss's p): sqrt(d), d the key width (the forward divides the bias by "
+        "sqrt(d) too)",
+    ),
+    "loss_gradient_divided_by_B_twice": (
+        "factor",
+        "W, p, Wo, bo: 1/B, B the batch size",
+    ),
+    "positional_bias_never_trained": ("zero", "p: all zeros (never filled)"),
+}

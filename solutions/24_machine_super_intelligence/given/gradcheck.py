@@ -9,7 +9,10 @@ The protocol (see the kit's SECURITY.md):
   all-ones upstream is blind to softmax and normalisation bugs);
 * centred differences with step ``h = 1e-5 * max(1, |x_i|)``;
 * pass/fail on the norm-wise relative error ``|a - n| / (|a| + |n|)`` over a whole tensor (both
-  zero passes); the worst element is reported only to help you find the bug.
+  zero passes); the worst element is reported only to help you find the bug;
+* a wrong tensor whose error has a recognisable shape (a constant factor such as the batch
+  size, the opposite sign, a transpose, zeros, an error confined to some slices) gets one more
+  sentence saying so (``given.diagnosis``).
 
 Students call :func:`check_layer` and :func:`check_loss`; the grader calls the lower-level
 :func:`numerical_gradient` and :func:`compare` with its own (stricter) settings.
@@ -21,6 +24,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from given.diagnosis import Quantity, diagnose, quantities_of
 
 #: Assignments that grade this module's functions; it is never released with them
 #: (26_cs231n grades numerical_gradient, relative_error and grad_check).
@@ -34,6 +39,8 @@ __all__ = [
     "directional_derivative",
     "compare",
     "sample_coords",
+    "diagnose",
+    "quantities_of",
     "split_outputs",
     "check_layer",
     "check_loss",
@@ -121,6 +128,7 @@ class TensorCheck:
     numeric_at_worst: float
     tol: float
     problem: str = ""
+    diagnosis: str = ""
 
     @property
     def passed(self) -> bool:
@@ -136,7 +144,10 @@ class TensorCheck:
                 f"; worst at index {self.worst_index}: yours {self.analytic_at_worst:.6g}, "
                 f"numerical {self.numeric_at_worst:.6g}"
             )
-        return f"{self.name}: relative error {self.rel_error:.2e} ({verdict}){where}"
+        line = f"{self.name}: relative error {self.rel_error:.2e} ({verdict}){where}"
+        if self.diagnosis and not self.passed:
+            line += f"\n    -> {self.diagnosis}"
+        return line
 
 
 def compare(
@@ -145,8 +156,15 @@ def compare(
     numeric: np.ndarray,
     tol: float = DEFAULT_TOL,
     coords: Iterable[tuple[int, ...]] | None = None,
+    quantities: list[Quantity] | None = None,
 ) -> TensorCheck:
-    """Compare an analytic gradient with a numerical one, norm-wise, on ``coords`` (default all)."""
+    """Compare an analytic gradient with a numerical one, norm-wise, on ``coords`` (default all).
+
+    When ``numeric`` is a numerical gradient of the same function (never a reference's values)
+    and ``quantities`` are given (the call's, :func:`given.diagnosis.quantities_of`; ``[]`` for
+    none), a mismatch on all coordinates is diagnosed (:func:`given.diagnosis.diagnose`); on a
+    sample of coordinates the caller diagnoses it, with a direction.
+    """
     numeric = np.asarray(numeric, dtype=np.float64)
     try:
         a = np.asarray(analytic)
@@ -184,7 +202,11 @@ def compare(
     if len(idx) == 0:
         return TensorCheck(name, err, None, np.nan, np.nan, tol)
     worst = int(np.argmax(np.abs(a_sel - n_sel)))
-    return TensorCheck(name, err, idx[worst], float(a_sel[worst]), float(n_sel[worst]), tol)
+    check = TensorCheck(name, err, idx[worst], float(a_sel[worst]), float(n_sel[worst]), tol)
+    if not check.passed and coords is None and quantities is not None:
+        found = diagnose(name, a, numeric, quantities)
+        check.diagnosis = found.sentence if found else ""
+    return check
 
 
 @dataclass
@@ -265,7 +287,7 @@ def check_layer(
             )
             continue
         num = numerical_gradient(objective, inputs[name])
-        report.checks.append(compare(key, grads[key], num, tol))
+        report.checks.append(compare(key, grads[key], num, tol, quantities=quantities_of(inputs)))
     if verbose:
         print(report)
     return report
@@ -300,7 +322,15 @@ def check_loss(
             continue
         coords = sample_coords(p.shape, n_coords, rng)
         num = numerical_gradient(objective, p, coords)
-        report.checks.append(compare(name, grads[name], num, tol, coords))
+        check = compare(name, grads[name], num, tol, coords)
+        if not check.passed and not check.problem:
+            v = rng.standard_normal(p.shape)
+            dd = directional_derivative(objective, p, v)
+            found = diagnose(
+                name, grads[name], num, quantities_of({"params": params}), coords, (v, dd)
+            )
+            check.diagnosis = found.sentence if found else ""
+        report.checks.append(check)
     if verbose:
         print(report)
     return report
