@@ -79,7 +79,7 @@ def test_a_gradient_right_only_at_the_last_time_step_asks_about_carrying_it_back
     g[:, :5] += RNG.standard_normal((4, 5, 5))
     d = _diagnosis(g)
     assert d.kind == "slices" and "[:, 0:5, :]" in d.sentence and "through" not in d.sentence
-    assert "only the last index is right" in d.sentence and "carried back" in d.sentence
+    assert "only the last step along axis 1 is right" in d.sentence and "carried back" in d.sentence
 
 
 def test_an_error_confined_to_one_gate_block_names_the_block_and_its_factor():
@@ -170,3 +170,15 @@ def test_the_visible_loss_check_diagnoses_a_sign_bug(capsys):
 def test_a_comparison_with_reference_values_is_never_diagnosed():
     check = compare("dx", 0.5 * N, N)  # no quantities: not a numerical gradient of the same
     assert not check.passed and check.diagnosis == ""
+
+
+def test_an_error_at_scattered_indices_follows_the_data_and_is_not_claimed():
+    g = N.copy()
+    g[:, [0, 2, 4]] += RNG.standard_normal((4, 3, 5))  # the entries some labels pick
+    assert _diagnosis(g) is None
+
+
+def test_an_error_confined_along_two_axes_at_once_is_not_claimed():
+    g = N.copy()
+    g[0:2, 0:3] += 1.0
+    assert _diagnosis(g) is None

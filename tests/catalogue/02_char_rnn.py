@@ -409,3 +409,21 @@ def rnn_backward(dhs, cache):
                 ix[r] = c""",
     ),
 ]
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): the class of the error in the gradient of the
+#: function the mutant edits, and the factor, axis or tensor it concerns. Mutants not listed are
+#: of class "other" (among them the scatter bugs whose wrong rows are the ones the data repeats:
+#: they follow the data, not a structure of the code).
+BUG_CLASSES = {
+    "step_backward_bias_gradient_averaged": ("factor", "db (and b): 1/B, B the batch size"),
+    "readout_gradient_double_averaged": (
+        "factor",
+        "Wy: 1/(B*T), B the batch size, T the number of predicted positions",
+    ),
+    "readout_bias_gradient_double_averaged": (
+        "factor",
+        "by: 1/(B*T), B the batch size, T the number of predicted positions",
+    ),
+    "bptt_hidden_gradient_not_carried": ("slices", "dx: right only at the last time step (axis 1)"),
+}

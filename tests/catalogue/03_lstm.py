@@ -486,3 +486,19 @@ def rnn_backward(dhs, cache):
     }''',
     ),
 ]
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): the class of the error in the gradient of the
+#: function the mutant edits, and the factor, axis or tensor it concerns. Mutants not listed are
+#: of class "other" (among them the scatter bugs whose wrong rows are the ones the data repeats:
+#: they follow the data, not a structure of the code).
+BUG_CLASSES = {
+    "readout_gradient_double_averaged": ("factor", "Wy: 1/B, B the batch size"),
+    "step_backward_bias_gradient_averaged": ("factor", "db (and b): 1/B, B the batch size"),
+    "readout_bias_gradient_double_averaged": ("factor", "by: 1/B, B the batch size"),
+    "bptt_recurrent_hidden_gradient_dropped": (
+        "slices",
+        "dx: right only at the last time step (axis 1)",
+    ),
+    "bptt_cell_gradient_not_carried": ("slices", "dx: right only at the last time step (axis 1)"),
+}

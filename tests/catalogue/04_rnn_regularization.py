@@ -666,3 +666,12 @@ def lstm_lm_backward(dlogits, cache):
     dlogits = (dz / (B * T)).reshape(B, T, V)""",
     ),
 ]
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): the class of the error in the gradient of the
+#: function the mutant edits, and the factor, axis or tensor it concerns. Mutants not listed are
+#: of class "other" (among them the scatter bugs whose wrong rows are the ones the data repeats:
+#: they follow the data, not a structure of the code).
+BUG_CLASSES = {
+    "lm_output_gradients_averaged_again": ("factor", "Wy and by: 1/B, B the batch size"),
+}

@@ -485,3 +485,17 @@ def pointer_scores_backward(ds, cache):
             "bp": dbp, "Wm": g["dWm"], "Wc": g["dWc"], "ba": g["dba"], "v": g["dv"]}""",
     ),
 ]
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): the class of the error in the gradient of the
+#: function the mutant edits, and the factor, axis or tensor it concerns. Mutants not listed are
+#: of class "other" (among them the scatter bugs whose wrong rows are the ones the data repeats:
+#: they follow the data, not a structure of the code).
+BUG_CLASSES = {
+    "pointer_loss_gradient_not_divided_by_n": (
+        "factor",
+        "dscores (and every model parameter): n, the number of elements of a set",
+    ),
+    "pointer_scores_dv_batch_mean": ("factor", "dv (and v): 1/B, B the batch size"),
+    "pointer_scores_context_gradient_averaged": ("factor", "dctx, dWc: 1/n, n the set size"),
+}

@@ -630,3 +630,25 @@ VARIANTS = [
     return PE""",
     ),
 ]
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): the class of the error in the gradient of the
+#: function the mutant edits, and the factor, axis or tensor it concerns. Mutants not listed are
+#: of class "other" (among them the scatter bugs whose wrong rows are the ones the data repeats:
+#: they follow the data, not a structure of the code).
+BUG_CLASSES = {
+    "mha_transposed_weight_gradient": ("transpose", "dWq (and Wq)"),
+    "lm_embedding_gradient_missing_sqrt_d": ("factor", "E: 1/sqrt(d), d the model width"),
+    "ffn_backward_db2_averaged_over_rows": (
+        "factor",
+        "db2 (and b2): 1/N, N the number of rows of x (the product of its leading axes)",
+    ),
+    "mha_dWo_transposed": ("transpose", "dWo (and Wo)"),
+    "layernorm_backward_placeholder_zeros": (
+        "zero",
+        "dx, dgamma, dbeta zero everywhere (in the model every parameter but Wout, bout)",
+    ),
+    "sdpa_missing_scale_in_dQ": ("factor", "sdpa's dQ: sqrt(d_k)"),
+    "sdpa_backward_placeholder_zeros": ("zero", "sdpa's gradients everywhere"),
+    "mha_backward_placeholder_zeros": ("zero", "mha's gradients everywhere"),
+}

@@ -599,3 +599,14 @@ VARIANTS = [
         "bits[:, [t]]",
     ),
 ]
+
+#: The shape of each mutant's gradient error, for the gradient check's diagnosis
+#: (scripts/diagnosis_rates.py measures it): the class of the error in the gradient of the
+#: function the mutant edits, and the factor, axis or tensor it concerns. Mutants not listed are
+#: of class "other" (among them the scatter bugs whose wrong rows are the ones the data repeats:
+#: they follow the data, not a structure of the code).
+BUG_CLASSES = {
+    "ctx_backward_in_nats": ("factor", "dtheta (and theta): ln 2"),
+    "mixer_dw_sign_flipped": ("sign", "dw"),
+    "mixer_dw_in_nats": ("factor", "dw: ln 2"),
+}

@@ -87,8 +87,9 @@ def quantities_of(call: Mapping[str, object]) -> list[Quantity]:
 
     Returns:
         Dimensions of every array (axis 0 of the call's first data array, if it is a matrix or
-        larger, is named as the batch axis: the kit's convention), products of two dimensions of one array, square roots of last
-        dimensions, scalar arguments (a p in (0, 1) also as 1 - p), 2 and ln 2.
+        larger, is named as the batch axis: the kit's convention), products of two dimensions
+        of one array, square roots of last dimensions, scalar arguments (a p in (0, 1) also as
+        1 - p), 2 and ln 2.
     """
     out: list[Quantity] = []
     batch_named = False
@@ -202,15 +203,15 @@ def _ratio(g: np.ndarray, n: np.ndarray) -> float | None:
     return c if _rel(g, c * n) <= FIT else None
 
 
-def _ranges(indices: list[int]) -> str:
-    parts, start = [], None
-    for i, k in enumerate(indices):
-        if start is None:
-            start = k
-        if i + 1 == len(indices) or indices[i + 1] != k + 1:
-            parts.append(str(start) if k == start else f"{start}:{k + 1}")
-            start = None
-    return ", ".join(parts)
+def _index(indices: list[int] | None) -> str:
+    """One axis of a NumPy-style index: ``:``, ``3``, ``0:5`` or ``[0, 2, 4]``."""
+    if indices is None:
+        return ":"
+    if len(indices) == 1:
+        return str(indices[0])
+    if indices == list(range(indices[0], indices[-1] + 1)):
+        return f"{indices[0]}:{indices[-1] + 1}"
+    return "[" + ", ".join(str(i) for i in indices) + "]"
 
 
 def _box(g: np.ndarray, n: np.ndarray, wrong_entries: np.ndarray) -> list[list[int] | None]:
@@ -230,36 +231,40 @@ def _box(g: np.ndarray, n: np.ndarray, wrong_entries: np.ndarray) -> list[list[i
 
 
 def _slices_sentence(what: str, g: np.ndarray, n: np.ndarray, scale: float) -> str | None:
+    """The sentence for an error confined to one contiguous range of slices along one axis (a
+    block, a head, some time steps), or None.
+
+    An error confined along several axes at once, or to scattered indices, follows the data (the
+    entries a label or a repeated token picks) rather than a structure of the code, so it is not
+    claimed.
+    """
     wrong_entries = np.abs(g - n) > FIT * scale
     if not wrong_entries.any():
         return None
     box = _box(g, n, wrong_entries)
-    if all(b is None for b in box):
+    axes = [axis for axis, b in enumerate(box) if b is not None]
+    if len(axes) != 1:
         return None
-    index = ", ".join(":" if b is None else _ranges(b) for b in box)
+    axis, wrong = axes[0], box[axes[0]]
+    if wrong != list(range(wrong[0], wrong[-1] + 1)):
+        return None
+    index = ", ".join(_index(b) for b in box)
     sentence = (
         f"your {what} matches the numerical gradient everywhere except at [{index}]: the error "
-        "is confined there"
+        f"is confined to those slices along axis {axis}"
     )
-    inside = np.ones(g.shape, dtype=bool)
-    for axis, b in enumerate(box):
-        if b is not None:
-            mask = np.zeros(g.shape[axis], dtype=bool)
-            mask[b] = True
-            shape = [1] * g.ndim
-            shape[axis] = g.shape[axis]
-            inside &= mask.reshape(shape)
-    c = _ratio(g[inside], n[inside])
+    inside = np.zeros(g.shape[axis], dtype=bool)
+    inside[wrong] = True
+    picked = np.compress(inside, g, axis=axis).ravel()
+    c = _ratio(picked, np.compress(inside, n, axis=axis).ravel())
     if c is not None and abs(c - 1.0) > MATCH:
         sentence += f", where it is {_fmt(c)} times the numerical gradient"
-    for axis, b in enumerate(box):
-        size = g.shape[axis]
-        if b is not None and b == list(range(size - 1)) and size >= 2:
-            sentence += (
-                f"; along axis {axis} only the last index is right: if that axis is time, is "
-                "the gradient carried back from later steps?"
-            )
-            break
+    size = g.shape[axis]
+    if g.ndim == 3 and axis == 1 and wrong == list(range(size - 1)):
+        sentence += (
+            "; only the last step along axis 1 is right: if that axis is time, is the gradient "
+            "carried back from later steps?"
+        )
     else:
         sentence += " (a block, step, head or slice handled differently from the rest?)"
     return sentence
@@ -359,7 +364,7 @@ def diagnose(
     if zero_where.any() and _rel(g_full[rest], n_full[rest]) <= FIT:
         box = _box(g_full, n_full, zero_where)
         if any(b is not None for b in box):
-            at = "at [" + ", ".join(":" if b is None else _ranges(b) for b in box) + "]"
+            at = "at [" + ", ".join(_index(b) for b in box) + "]"
         else:
             first = tuple(int(i) for i in np.argwhere(zero_where)[0])
             at = f"at {int(zero_where.sum())} of its {g_full.size} entries (for example {first})"
