@@ -43,11 +43,22 @@ def diagnosed(report: dict) -> set[str]:
     return found
 
 
-def outcome(label: str, kinds: set[str]) -> str:
-    """``right``, ``wrong`` or ``none`` for a mutant of class ``label`` diagnosed as ``kinds``."""
+def classes_of(label) -> tuple[str, ...]:
+    """A ``BUG_CLASSES`` class entry as a tuple: the class of the error in the edited function's
+    gradient first, then the classes other checked tensors show exactly (e.g. a gradient zero
+    everywhere further from the bug)."""
+    return (label,) if isinstance(label, str) else tuple(label)
+
+
+def outcome(label, kinds: set[str]) -> str:
+    """``right``, ``also`` (only a further class the mutant shows), ``wrong`` or ``none`` for a
+    mutant of class(es) ``label`` diagnosed as ``kinds``."""
+    allowed = classes_of(label)
     if not kinds:
         return "none"
-    return "right" if label in kinds else "wrong"
+    if kinds - set(allowed):
+        return "wrong"
+    return "right" if allowed[0] in kinds else "also"
 
 
 def measure(reports: Path) -> tuple[Counter, list[tuple[str, str, str, str, set[str]]]]:
@@ -67,9 +78,10 @@ def measure(reports: Path) -> tuple[Counter, list[tuple[str, str, str, str, set[
                 continue
             kinds = diagnosed(report)
             result = outcome(label, kinds) if label != "variant" else ("wrong" if kinds else "none")
-            counts[label, result] += 1
-            if result == "right" and kinds != {label}:
-                counts[label, "extra"] += 1
+            primary = classes_of(label)[0]
+            counts[primary, result] += 1
+            if result == "right" and kinds != {primary}:
+                counts[primary, "extra"] += 1
             rows.append((aid, name, label, result, kinds))
     return counts, rows
 

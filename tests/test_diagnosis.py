@@ -79,7 +79,7 @@ def test_a_gradient_right_only_at_the_last_time_step_asks_about_carrying_it_back
     g[:, :5] += RNG.standard_normal((4, 5, 5))
     d = _diagnosis(g)
     assert d.kind == "slices" and "[:, 0:5, :]" in d.sentence and "through" not in d.sentence
-    assert "only the last step along axis 1 is right" in d.sentence and "carried back" in d.sentence
+    assert "only the last step along axis 1 is right" in d.sentence and "carries back" in d.sentence
 
 
 def test_an_error_confined_to_one_gate_block_names_the_block_and_its_factor():
@@ -182,3 +182,8 @@ def test_an_error_confined_along_two_axes_at_once_is_not_claimed():
     g = N.copy()
     g[0:2, 0:3] += 1.0
     assert _diagnosis(g) is None
+
+
+def test_a_ratio_within_one_percent_of_one_is_not_called_a_factor():
+    assert _diagnosis(1.00001 * N) is None
+    assert _diagnosis(0.995 * N) is None

@@ -426,4 +426,16 @@ BUG_CLASSES = {
         "by: 1/(B*T), B the batch size, T the number of predicted positions",
     ),
     "bptt_hidden_gradient_not_carried": ("slices", "dx: right only at the last time step (axis 1)"),
+    # revised after the first measurement, from the code: the last step's overwrite leaves
+    # only the first step's term, zero with h0 = 0
+    "bptt_weight_gradient_not_accumulated": (
+        ("other", "zero"),
+        "the loss check's Wh: 0 everywhere (h0 = 0 there)",
+    ),
+    # revised after the first measurement, from the code: the recurrent path is missing from
+    # the forward, so only the last step's dx agrees
+    "rnn_forward_restarts_from_h0": ("slices", "dx: right only at the last time step (axis 1)"),
+    # revised after the first measurement, from the code: only what flows back through Wh is
+    # wrong, and the last step receives none
+    "step_backward_untransposed_Wh": ("slices", "dx: right only at the last time step (axis 1)"),
 }

@@ -618,4 +618,10 @@ BUG_CLASSES = {
     "noisy_affine_dmu_averaged_over_the_batch": ("factor", "noisy_affine's dmu: 1/B"),
     "kl_mean_term_missing_one_half": ("factor", "the KL's dmu: 1/2"),
     "kl_dmu_forgets_the_one_half": ("factor", "the KL's dmu: 2"),
+    # revised after the first measurement, from the code: like
+    # mdl_kl_weight_ignored_in_gradient, the weight cost's gradient is missing
+    "mdl_no_weight_cost_gradient_for_log_sigma": (
+        "zero",
+        "log_sigma1, log_sigma2 of the weight-cost check: 0 everywhere",
+    ),
 }

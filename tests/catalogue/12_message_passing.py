@@ -468,4 +468,13 @@ BUG_CLASSES = {
     "readout_mask_ignored": ("zero", "dh: 0 at the padded nodes (mask 0)"),
     "readout_dW_batch_mean": ("factor", "dW_r: 1/B, B the number of graphs"),
     "loss_gradient_missing_factor_2": ("factor", "every parameter: 1/2"),
+    # revised after the first measurement, from the code: the labeller's note: in the loss
+    # the bond tensor's diagonal is zero
+    "message_dz_from_diagonal": (
+        ("other", "zero"),
+        "mpnn_loss's W_msg: 0 everywhere (zero bond diagonal)",
+    ),
+    # revised after the first measurement, from the code: the labeller's note: dh and dm are
+    # 0 at the padded nodes
+    "update_mask_forgotten": ("zero", "update's dh and dm: 0 at the padded nodes"),
 }
