@@ -107,12 +107,17 @@ def table(counts: Counter) -> str:
         f"| **all five classes** | {tot['n']} | {tot['right']} | {tot['none']} | "
         f"{tot['wrong']} | **{share}** | {tot['extra']} |"
     )
-    for label, what in (("other", "other mutants"), ("variant", "correct variants")):
-        n = counts[label, "none"] + counts[label, "wrong"]
-        lines.append(
-            f"| {what} (must get none) | {n} | - | {counts[label, 'none']} | "
-            f"{counts[label, 'wrong']} | - |"
-        )
+    n = sum(counts["other", r] for r in ("none", "also", "wrong"))
+    lines.append(
+        f"| other mutants (no class of their own) | {n} | - | {counts['other', 'none']} | "
+        f"{counts['other', 'wrong']} | - | {counts['other', 'also']} (a checked tensor shows "
+        "a class exactly) |"
+    )
+    n = counts["variant", "none"] + counts["variant", "wrong"]
+    lines.append(
+        f"| correct variants (must get none) | {n} | - | {counts['variant', 'none']} | "
+        f"{counts['variant', 'wrong']} | - | - |"
+    )
     return "\n".join(lines)
 
 

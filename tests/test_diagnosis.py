@@ -27,7 +27,7 @@ def _diagnosis(g, n=N, call=CALL):
     "factor, named, cause",
     [
         (1 / 4, "divided by 4 (x.shape[0], the batch axis)", "average over that axis"),
-        (6.0, "multiplied by 6 (x.shape[1])", "sum over that axis"),
+        (6.0, "multiplied by 6 (x.shape[1], the time axis if x is a (B, T, D) sequence)", "sum"),
         (0.7, "multiplied by 0.7 (1 - p)", "1/(1 - p)"),
         (1 / math.sqrt(5), "divided by 2.23607 (sqrt(x.shape[-1])", "1/sqrt"),
         (math.log(2), "multiplied by 0.693147 (ln 2)", "nats and bits"),
@@ -82,11 +82,13 @@ def test_a_gradient_right_only_at_the_last_time_step_asks_about_carrying_it_back
     assert "only the last step along axis 1 is right" in d.sentence and "carries back" in d.sentence
 
 
-def test_an_error_confined_to_one_gate_block_names_the_block_and_its_factor():
+def test_an_error_confined_to_one_block_of_columns_is_not_claimed():
+    # Measured on the catalogues: errors confined to a block of rows or columns (a unit of a
+    # stack, the rows a layer norm or a label touches) came as often from bugs of no single
+    # class as from one gate or head handled differently, so only the time pattern is claimed.
     g = N.copy()
     g[:, :, 1:3] *= 2.0
-    d = _diagnosis(g)
-    assert d.kind == "slices" and "[:, :, 1:3]" in d.sentence and "2 times" in d.sentence
+    assert _diagnosis(g) is None
 
 
 def test_a_right_gradient_with_float_noise_gets_no_diagnosis():

@@ -499,4 +499,7 @@ BUG_CLASSES = {
         "dP (and every ptrnet_loss gradient): 1/T, T the number of decoding steps (the loss "
         "sums over the steps, dP averages)",
     ),
+    # revised after the first measurement, from the code: W_el, b_el: 0 everywhere for the
+    # element-wise encoder (the labeller's note)
+    "encoder_gradient_overwritten_each_step": (("other", "zero"), "W_el, b_el: 0 everywhere"),
 }

@@ -648,4 +648,7 @@ BUG_CLASSES = {
         "slices",
         "dx: right only at the last time step (axis 1)",
     ),
+    # revised after the first measurement, from the code: Wh_f: 0 everywhere (the fixed vector's
+    # gradient enters where the forward direction has no recurrence left)
+    "loss_fixed_vector_gradient_at_wrong_end": (("other", "zero"), "Wh_f: 0 everywhere"),
 }

@@ -597,4 +597,10 @@ BUG_CLASSES = {
         "transpose",
         "preact_unit's dW1 (H x H); stack_backward's dW1, each unit's H x H slice transposed",
     ),
+    # revised after the first measurement, from the code: the unit's parameter gradients: exactly
+    # 2 = 1/lam (the labeller's note)
+    "preact_scales_the_residual_instead_of_the_shortcut": (
+        ("other", "factor"),
+        "the unit's parameters: 2",
+    ),
 }

@@ -487,4 +487,9 @@ BUG_CLASSES = {
     "kl_averaged_over_dimensions": ("factor", "the KL's dmu and dlogvar: Z, the latent size"),
     "dlogits_sign_flipped": ("sign", "bernoulli_nll's dlogits"),
     "nll_averaged_over_pixels": ("factor", "bernoulli_nll's dlogits: D, the pixels"),
+    # revised after the first measurement, from the code: A, Wd, bd in vlae_loss: the upstream is
+    # 1/B for every example, so ignoring it multiplies by B
+    "dlogits_ignores_the_upstream": (("other", "factor"), "A, Wd, bd: B"),
+    # revised after the first measurement, from the code: Wd, bd, A: B (the labeller's note)
+    "reconstruction_gradient_summed_over_the_batch": (("other", "factor"), "Wd, bd, A: B"),
 }

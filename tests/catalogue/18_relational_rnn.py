@@ -498,4 +498,25 @@ BUG_CLASSES = {
     "model_dM0_batch_mean": ("factor", "M0: 1/B, B the batch size"),
     "attention_de_forgotten": ("zero", "memory_attention's de: 0"),
     "attention_backward_missing_scale": ("factor", "dWq and dWk: sqrt(d_k)"),
+    # revised after the first measurement, from the code: dx: right only at the last time step
+    # (axis 1); a path through the memory to earlier steps is wrong, the last step has none
+    "attention_query_path_to_memory_missing": (
+        ("other", "slices"),
+        "dx: right only at the last time step (axis 1)",
+    ),
+    # revised after the first measurement, from the code: dx: right only at the last time step
+    # (axis 1); the upstream is wrong only for the steps before the last
+    "model_lstm_upstream_at_every_step": (
+        ("other", "slices"),
+        "dx: right only at the last time step (axis 1)",
+    ),
+    # revised after the first measurement, from the code: dx: right only at the last time step
+    # (axis 1); tanh(M)'s derivative only acts on what flows back to earlier steps
+    "step_gate_tanh_derivative_missing": (
+        ("other", "slices"),
+        "dx: right only at the last time step (axis 1)",
+    ),
+    # revised after the first measurement, from the code: M0 and dx at earlier steps: 0 (the path
+    # back through time is missing)
+    "model_bptt_truncated_to_one_step": ("zero", "M0 and dx at earlier steps: 0"),
 }

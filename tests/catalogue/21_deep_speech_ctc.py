@@ -501,4 +501,7 @@ VARIANTS = [
 BUG_CLASSES = {
     "model_gradient_of_the_sum": ("factor", "W1, b1, W2, b2: B, B the number of utterances"),
     "model_loss_summed": ("factor", "W1, b1, W2, b2: 1/B, B the number of utterances"),
+    # revised after the first measurement, from the code: dlogits: right only at the last frame
+    # (beta's wrong emission enters every earlier frame)
+    "beta_includes_emission_at_t": (("other", "slices"), "dlogits: right only at the last frame"),
 }

@@ -609,4 +609,7 @@ BUG_CLASSES = {
     "ctx_backward_in_nats": ("factor", "dtheta (and theta): ln 2"),
     "mixer_dw_sign_flipped": ("sign", "dw"),
     "mixer_dw_in_nats": ("factor", "dw: ln 2"),
+    # revised after the first measurement, from the code: theta in the loss check: the upstream
+    # is 1/B for every row, so ignoring it multiplies by B (the labeller's note)
+    "ctx_backward_ignores_upstream": (("other", "factor"), "theta: B"),
 }

@@ -489,4 +489,7 @@ BUG_CLASSES = {
         "factor",
         "dQ, dP: B, the batch size (in dpr_loss: Eq, Wq, Ep, Wp)",
     ),
+    # revised after the first measurement, from the code: Ep in dpr_loss: 7, the unpadded passage
+    # length (the labeller's note)
+    "embedding_gradient_forgets_one_over_n": (("other", "factor"), "Ep: 7"),
 }

@@ -95,6 +95,7 @@ def quantities_of(call: Mapping[str, object]) -> list[Quantity]:
         1 - p), 2 and ln 2.
     """
     out: list[Quantity] = []
+    roots: list[Quantity] = []  # matched last: sqrt(4) = 2 is more often a plain factor 2
     batch_named = False
     for arg, value in call.items():
         if isinstance(value, (bool, np.bool_)):
@@ -118,6 +119,8 @@ def quantities_of(call: Mapping[str, object]) -> list[Quantity]:
                     label = f"{name}.shape[{k}]"
                     if k == 0 and is_batch:
                         label += ", the batch axis"
+                    elif k == 1 and is_batch and len(shape) == 3:
+                        label += f", the time axis if {name} is a (B, T, D) sequence"
                     out.append(Quantity(float(n), label, "size"))
             for i in range(len(shape)):
                 for j in range(i + 1, len(shape)):
@@ -130,10 +133,10 @@ def quantities_of(call: Mapping[str, object]) -> list[Quantity]:
                             )
                         )
             if shape and shape[-1] >= 2:
-                out.append(Quantity(math.sqrt(shape[-1]), f"sqrt({name}.shape[-1])", "sqrt"))
+                roots.append(Quantity(math.sqrt(shape[-1]), f"sqrt({name}.shape[-1])", "sqrt"))
     out.append(Quantity(2.0, "2", "two"))
     out.append(Quantity(math.log(2.0), "ln 2", "ln2"))
-    return out
+    return out + roots
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -234,13 +237,8 @@ def _box(g: np.ndarray, n: np.ndarray, wrong_entries: np.ndarray) -> list[list[i
 
 
 def _slices_sentence(what: str, g: np.ndarray, n: np.ndarray, scale: float) -> str | None:
-    """The sentence for an error confined to one contiguous range of slices along one axis (a
-    block, a head, some time steps), or None.
-
-    An error confined along several axes at once, or to scattered indices, follows the data (the
-    entries a label or a repeated token picks) rather than a structure of the code, so it is not
-    claimed.
-    """
+    """The sentence for an error confined to the steps before the last along axis 1 of a
+    (B, T, ...) tensor (a gradient right only at the last time step), or None."""
     wrong_entries = np.abs(g - n) > FIT * scale
     if not wrong_entries.any():
         return None
@@ -249,7 +247,11 @@ def _slices_sentence(what: str, g: np.ndarray, n: np.ndarray, scale: float) -> s
     if len(axes) != 1:
         return None
     axis, wrong = axes[0], box[axes[0]]
-    if wrong != list(range(wrong[0], wrong[-1] + 1)):
+    size = g.shape[axis]
+    # Only the time pattern is claimed: in a (B, T, ...) tensor, every step but the last wrong.
+    # Other confinements (a unit of a stack, a block of rows) were measured on the catalogues
+    # to come as often from bugs of no single class as from a block handled differently.
+    if not (g.ndim == 3 and axis == 1 and size >= 2 and wrong == list(range(size - 1))):
         return None
     index = ", ".join(_index(b) for b in box)
     sentence = (
@@ -262,14 +264,10 @@ def _slices_sentence(what: str, g: np.ndarray, n: np.ndarray, scale: float) -> s
     c = _ratio(picked, np.compress(inside, n, axis=axis).ravel())
     if c is not None and abs(c - 1.0) > NEAR_ONE and c != 0.0:
         sentence += f", where it is {_fmt(c)} times the numerical gradient"
-    size = g.shape[axis]
-    if g.ndim == 3 and axis == 1 and wrong == list(range(size - 1)):
-        sentence += (
-            "; only the last step along axis 1 is right: if that axis is time, check what your "
-            "backward carries back from later steps (the recurrent path)"
-        )
-    else:
-        sentence += " (a block, step, head or slice handled differently from the rest?)"
+    sentence += (
+        "; only the last step along axis 1 is right: if that axis is time, check what your "
+        "backward carries back from later steps (the recurrent path)"
+    )
     return sentence
 
 
