@@ -306,6 +306,9 @@ def check_loss(
     Samples ``n_coords`` coordinates of every parameter array (all of them if None).
     """
     rng = np.random.default_rng(seed)
+    # Directions for the diagnosis of a wrong tensor come from their own stream, so which
+    # coordinates are sampled never depends on whether an earlier parameter failed.
+    direction_rng = np.random.default_rng([seed, 1])
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     _, grads = loss_fn(params)
     grads = {k: np.array(v, dtype=np.float64) for k, v in grads.items()}
@@ -324,7 +327,7 @@ def check_loss(
         num = numerical_gradient(objective, p, coords)
         check = compare(name, grads[name], num, tol, coords)
         if not check.passed and not check.problem:
-            v = rng.standard_normal(p.shape)
+            v = direction_rng.standard_normal(p.shape)
             dd = directional_derivative(objective, p, v)
             found = diagnose(
                 name, grads[name], num, quantities_of({"params": params}), coords, (v, dd)
