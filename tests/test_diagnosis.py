@@ -82,13 +82,22 @@ def test_a_gradient_right_only_at_the_last_time_step_asks_about_carrying_it_back
     assert "only the last step along axis 1 is right" in d.sentence and "carries back" in d.sentence
 
 
-def test_an_error_confined_to_one_block_of_columns_is_not_claimed():
-    # Measured on the catalogues: errors confined to a block of rows or columns (a unit of a
-    # stack, the rows a layer norm or a label touches) came as often from bugs of no single
-    # class as from one gate or head handled differently, so only the time pattern is claimed.
-    g = N.copy()
-    g[:, :, 1:3] *= 2.0
-    assert _diagnosis(g) is None
+def test_an_error_in_one_gate_block_of_a_weight_names_the_columns():
+    n = RNG.standard_normal((5, 16))  # (D, 4H): four gate blocks of H = 4 columns
+    g = n.copy()
+    g[:, 4:8] *= 2.0
+    d = diagnose("dW", g, n, quantities_of(CALL))
+    assert d.kind == "slices" and "[:, 4:8]" in d.sentence and "2 times" in d.sentence
+
+
+def test_a_confinement_to_rows_or_to_columns_not_on_block_edges_is_not_claimed():
+    # Measured on the catalogues: errors confined to rows (a unit of a stack, the rows a layer
+    # norm or a label touches) came as often from bugs of no single class as not.
+    n = RNG.standard_normal((6, 16))
+    for rows, cols in ((slice(0, 2), slice(None)), (slice(None), slice(1, 5))):
+        g = n.copy()
+        g[rows, cols] *= 2.0
+        assert diagnose("dW", g, n, quantities_of(CALL)) is None
 
 
 def test_a_right_gradient_with_float_noise_gets_no_diagnosis():
