@@ -151,7 +151,7 @@ def read_shard(shard_dir: Path) -> tuple[dict[tuple[str, str], dict], list[str]]
             continue
         try:
             report = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             problems.append(f"{path}: not readable as JSON ({type(exc).__name__})")
             continue
         why = report_problem(report, aid)
@@ -219,7 +219,15 @@ def merge(shard_dirs: list[Path], reports_dir: Path, gradebook: str = "none") ->
     if gradebook != "none":
         from autograder.gradebook import record
 
-        record(gradebook, rows)
+        try:
+            record(gradebook, rows)
+        except Exception as exc:  # a bad URL, a locked or foreign database: say which
+            print(
+                f"error: the reports and {reports_dir / 'grades.csv'} are written, but the "
+                f"gradebook {gradebook} could not be: {type(exc).__name__}: {exc}",
+                file=sys.stderr,
+            )
+            return 3
     print(f"merged {len(rows)} report(s) from {len(shard_dirs)} folder(s)")
     print()
     print(grade_table(rows))

@@ -279,6 +279,23 @@ def test_merge_names_a_broken_report_and_writes_nothing(tmp_path, content, why):
     assert not (tmp_path / "out").exists()
 
 
+def test_merge_says_so_when_the_gradebook_cannot_be_written(tmp_path):
+    put(tmp_path / "s0", "alice", fake_report(24.0))
+    url = f"sqlite:///{tmp_path / 'no' / 'such' / 'folder' / 'gb.db'}"
+    proc = autograder("merge", "s0", "--reports", "out", "--gradebook", url, cwd=tmp_path)
+    assert proc.returncode == 3
+    assert "gradebook" in proc.stderr and "could not be" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (tmp_path / "out" / "grades.csv").is_file()
+
+
+def test_merge_names_a_deeply_nested_report_without_crashing(tmp_path):
+    put(tmp_path / "s0", "alice", "[" * 200_000 + "]" * 200_000)
+    proc = autograder("merge", "s0", "--reports", "out", "--gradebook", "none", cwd=tmp_path)
+    assert proc.returncode == 2 and "not readable as JSON" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_merge_refuses_a_missing_folder_and_an_unknown_assignment(tmp_path):
     path = tmp_path / "s0" / "alice" / "99_nothing.json"
     path.parent.mkdir(parents=True)
