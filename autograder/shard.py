@@ -59,7 +59,7 @@ def parse_shard(text: str) -> Shard:
         f"$SLURM_ARRAY_TASK_ID with --array=0-(N-1) or $JOB_COMPLETION_INDEX), got {text!r}"
     )
     parts = text.strip().split("/")
-    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+    if len(parts) != 2 or not all(p.strip().isascii() and p.strip().isdigit() for p in parts):
         raise argparse.ArgumentTypeError(usage)
     index, count = (int(p) for p in parts)
     if count < 1 or index >= count:

@@ -86,7 +86,7 @@ def test_shard_k_of_n_is_zero_based(text, expected):
     assert parse_shard(text) == expected
 
 
-@pytest.mark.parametrize("text", ["7/7", "1/0", "-1/3", "a/b", "3", "1/2/3", "", "1.0/2"])
+@pytest.mark.parametrize("text", ["7/7", "1/0", "-1/3", "a/b", "3", "1/2/3", "", "1.0/2", "²/3"])
 def test_a_bad_shard_is_refused(text):
     with pytest.raises(argparse.ArgumentTypeError, match="0 <= K < N"):
         parse_shard(text)
