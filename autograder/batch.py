@@ -17,8 +17,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from autograder import limits as grading_limits
+from autograder.progress import Progress
 from autograder.registry import KIT_ROOT, assignments, check_assignment
 from autograder.report import clean_text, error_report, write_json_atomic
+from autograder.shard import Shard, select
 from autograder.submission import Submission
 
 
@@ -43,6 +45,13 @@ def is_graded(sub: Submission, reports_dir: Path) -> bool:
         return False
 
 
+def _from_kit_root(path: Path) -> str:
+    """``path`` as the grading process (run in the kit's root) must be given it: relative to
+    the kit's root if inside it (as when grade-all runs there), absolute otherwise."""
+    absolute = Path(os.path.abspath(path))
+    return str(absolute.relative_to(KIT_ROOT) if absolute.is_relative_to(KIT_ROOT) else absolute)
+
+
 def grade_one(sub: Submission, reports_dir: Path) -> dict:
     """Grade in a separate process; a grader failure still yields an error report."""
     out = sub.report_path(reports_dir)
@@ -52,11 +61,11 @@ def grade_one(sub: Submission, reports_dir: Path) -> dict:
         "-m",
         "autograder",
         "grade",
-        str(sub.path),
+        _from_kit_root(sub.path),
         "--assignment",
         sub.assignment,
         "--json",
-        str(out),
+        _from_kit_root(out),
     ]
     timeout = grading_limits.for_assignment(sub.assignment).grade_timeout_s
     t0 = time.monotonic()
@@ -145,25 +154,26 @@ def grade_all(
     force: bool = False,
     reports_dir: Path = Path("reports"),
     gradebook: str = "sqlite:///gradebook.db",
+    shard: Shard | None = None,
 ) -> int:
+    """Grade what ``discover`` finds (only ``shard``'s part of it if given; see shard.py),
+    write the reports, ``grades.csv`` and the gradebook, print progress and the table."""
     if not submitted_dir.is_dir():
         print(f"error: no submissions directory {submitted_dir}", file=sys.stderr)
         return 2
     reports_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     subs = discover(submitted_dir, assignment)
+    if shard is not None:
+        every = len(subs)
+        subs = select(subs, shard)
+        print(f"shard {shard}: {len(subs)} of the {every} submission(s)")
     todo = [s for s in subs if force or not is_graded(s, reports_dir)]
     print(f"{len(subs)} submission(s) found, {len(todo)} to grade, {max(jobs, 1)} at a time")
     t0 = time.monotonic()
-    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
+    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool, Progress(len(todo)) as progress:
         futures = {pool.submit(grade_one, s, reports_dir): s for s in todo}
-        for i, fut in enumerate(as_completed(futures), 1):
-            s, r = futures[fut], fut.result()
-            flag = "  (could not be graded)" if r["status"] == "error" else ""
-            print(
-                f"[{i}/{len(todo)}] {s.student}/{s.assignment}: "
-                f"{r['score']:g}/{r['max_score']:g} in {r['duration_s']:.1f} s{flag}",
-                flush=True,
-            )
+        for fut in as_completed(futures):
+            progress.update(futures[fut].student, fut.result())
     if todo:
         print(f"graded {len(todo)} in {time.monotonic() - t0:.1f} s")
     rows = load_reports(reports_dir, subs)

@@ -1,4 +1,5 @@
-"""Command line: ``grade``, ``grade-all`` and ``rubric`` (a stable contract; see docs/DESIGN.md)."""
+"""Command line: ``grade``, ``grade-all``, ``merge`` and ``rubric`` (a stable contract; see
+docs/DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ import signal
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.registry import UnknownAssignment, assignments
+
+if TYPE_CHECKING:
+    from autograder.shard import Shard
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
@@ -64,8 +69,23 @@ def _cmd_grade_all(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         force=args.force,
         reports_dir=Path(args.reports),
-        gradebook=args.gradebook,
+        # Shards write no gradebook unless asked: `merge` writes it once (see shard.py).
+        gradebook=args.gradebook or ("none" if args.shard else "sqlite:///gradebook.db"),
+        shard=args.shard,
     )
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from autograder.shard import merge
+
+    return merge([Path(d) for d in args.shard_dirs], Path(args.reports), args.gradebook)
+
+
+def _shard_arg(text: str) -> Shard:
+    """``--shard K/N``, checked (argparse prints the error and exits 2)."""
+    from autograder.shard import parse_shard
+
+    return parse_shard(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,10 +106,27 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--reports", default="reports", help="where JSON reports and the CSV go")
     a.add_argument(
         "--gradebook",
+        default=None,
+        help="nbgrader gradebook URL ('none' to skip; default sqlite:///gradebook.db, "
+        "or none with --shard)",
+    )
+    a.add_argument(
+        "--shard",
+        type=_shard_arg,
+        metavar="K/N",
+        help="grade only shard K (0-based) of N, e.g. $SLURM_ARRAY_TASK_ID/N; then `merge`",
+    )
+    a.set_defaults(func=_cmd_grade_all)
+
+    m = sub.add_parser("merge", help="merge grade-all --shard report folders into one")
+    m.add_argument("shard_dirs", nargs="+", metavar="SHARD_REPORTS", help="the shards' --reports")
+    m.add_argument("--reports", default="reports", help="where merged reports and the CSV go")
+    m.add_argument(
+        "--gradebook",
         default="sqlite:///gradebook.db",
         help="nbgrader gradebook URL ('none' to skip)",
     )
-    a.set_defaults(func=_cmd_grade_all)
+    m.set_defaults(func=_cmd_merge)
 
     r = sub.add_parser("rubric", help="list an assignment's hidden tests and points")
     r.add_argument("assignment")
