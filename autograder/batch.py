@@ -145,6 +145,7 @@ def grade_all(
     force: bool = False,
     reports_dir: Path = Path("reports"),
     gradebook: str = "sqlite:///gradebook.db",
+    feedback_dir: Path | None = None,
 ) -> int:
     if not submitted_dir.is_dir():
         print(f"error: no submissions directory {submitted_dir}", file=sys.stderr)
@@ -172,6 +173,13 @@ def grade_all(
         from autograder.gradebook import record
 
         record(gradebook, rows)
+    if feedback_dir is not None:
+        from autograder.feedback import feedback_for_rows
+
+        written, problems = feedback_for_rows(rows, feedback_dir)
+        for problem in problems:
+            print(f"warning: {problem}", file=sys.stderr)
+        print(f"feedback: {len(written)} file(s) in {feedback_dir}/<student>/<ID>.html")
     print()
     print(grade_table(rows))
     print()

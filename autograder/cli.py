@@ -1,4 +1,4 @@
-"""Command line: ``grade``, ``grade-all`` and ``rubric`` (a stable contract; see docs/DESIGN.md)."""
+"""Command line: ``grade``, ``grade-all``, ``rubric``, ``feedback`` and ``analytics`` (a stable contract; see docs/DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,20 @@ def _cmd_grade_all(args: argparse.Namespace) -> int:
         force=args.force,
         reports_dir=Path(args.reports),
         gradebook=args.gradebook,
+        feedback_dir=Path(args.feedback) if args.feedback else None,
     )
+
+
+def _cmd_feedback(args: argparse.Namespace) -> int:
+    from autograder.feedback import run_feedback
+
+    return run_feedback(Path(args.reports_dir), Path(args.out))
+
+
+def _cmd_analytics(args: argparse.Namespace) -> int:
+    from autograder.analytics import run_analytics
+
+    return run_analytics(Path(args.reports_dir), Path(args.out))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,7 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
         default="sqlite:///gradebook.db",
         help="nbgrader gradebook URL ('none' to skip)",
     )
+    a.add_argument("--feedback", help="also write DIR/<student>/<ID>.html feedback files")
     a.set_defaults(func=_cmd_grade_all)
+
+    f = sub.add_parser("feedback", help="write one HTML feedback file per student and assignment")
+    f.add_argument("reports_dir", help="grade-all's reports folder (<student>/<ID>.json)")
+    f.add_argument("--out", default="feedback", help="writes OUT/<student>/<ID>.html")
+    f.set_defaults(func=_cmd_feedback)
+
+    an = sub.add_parser("analytics", help="class analytics: plots and OUT/index.html")
+    an.add_argument("reports_dir", help="grade-all's reports folder (<student>/<ID>.json)")
+    an.add_argument("--out", default="analytics", help="writes OUT/index.html and OUT/plots/")
+    an.set_defaults(func=_cmd_analytics)
 
     r = sub.add_parser("rubric", help="list an assignment's hidden tests and points")
     r.add_argument("assignment")
