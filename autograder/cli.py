@@ -1,4 +1,4 @@
-"""Command line: ``grade``, ``grade-all``, ``rubric``, ``feedback`` and ``analytics`` (a stable contract; see docs/DESIGN.md)."""
+"""Command line: ``grade``, ``grade-all`` and ``rubric`` (a stable contract; see docs/DESIGN.md)."""
 
 from __future__ import annotations
 

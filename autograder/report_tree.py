@@ -1,4 +1,4 @@
-"""Reading ``grade-all``'s reports tree (``REPORTS/<student>/<ID>.json``) for feedback and analytics.
+"""Reading grade-all's reports tree (``REPORTS/<student>/<ID>.json``) for feedback and analytics.
 
 A report that cannot be read or does not have the schema of ``docs/DESIGN.md`` is skipped with a
 warning: one broken file must not stop the instructor's feedback or analytics for everyone else.
