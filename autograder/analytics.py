@@ -333,11 +333,10 @@ def _assignment_section(s: AssignmentStats, plot: str) -> list[str]:
             f"<p>{len(shares)} graded; mean {_pct(statistics.fmean(shares))}, median "
             f"{_pct(statistics.median(shares))} of {s.max_score:g} points.</p>"
         )
-    out.append("<table><tr><th>share of points</th>")
-    out += [f"<th>{lab}</th>" for lab in bin_labels()]
-    out.append("</tr><tr><th>submissions</th>")
-    out += [f'<td class="num">{n}</td>' for n in s.bins]
-    out.append("</tr></table>")
+    heads = "".join(f"<th>{lab}</th>" for lab in bin_labels())
+    counts = "".join(f'<td class="num">{n}</td>' for n in s.bins)
+    out.append(f"<table><tr><th>share of points</th>{heads}</tr>")
+    out.append(f"<tr><th>submissions</th>{counts}</tr></table>")
     if s.not_graded:
         out.append("<h3>Could not be graded</h3><table><tr><th>student</th><th>why</th></tr>")
         out += [
