@@ -123,7 +123,8 @@ def failure_rates(reports: list[dict]) -> list[TestStat]:
 
 
 def common_messages(items: list[GradedReport], top: int = TOP_MESSAGES) -> list[MessageGroup]:
-    """The ``top`` most frequent failure-message patterns over ``items`` (graded ones)."""
+    """The ``top`` most common failure-message patterns over ``items`` (graded ones): those
+    that most students got first, then those seen most often."""
     count: Counter[str] = Counter()
     students: dict[str, set[str]] = {}
     tests: dict[str, list[str]] = {}
@@ -137,7 +138,8 @@ def common_messages(items: list[GradedReport], top: int = TOP_MESSAGES) -> list[
             names = tests.setdefault(key, [])
             if t["name"] not in names:
                 names.append(t["name"])
-    ranked = sorted(count.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    # Most students first (one student's unfinished function fails many tests), then most often.
+    ranked = sorted(count.items(), key=lambda kv: (-len(students[kv[0]]), -kv[1], kv[0]))[:top]
     return [MessageGroup(k, n, len(students[k]), tests[k]) for k, n in ranked]
 
 
@@ -366,7 +368,9 @@ def _assignment_section(s: AssignmentStats, plot: str) -> list[str]:
         )
         out.append("<table><tr><th>times</th><th>students</th><th>tests</th><th>message</th></tr>")
         for m in s.messages:
-            names = ", ".join(escape(n) for n in m.tests)
+            names = ", ".join(escape(n) for n in m.tests[:5])
+            if len(m.tests) > 5:
+                names += f" and {len(m.tests) - 5} more"
             out.append(
                 f'<tr><td class="num">{m.count}</td><td class="num">{m.students}</td>'
                 f'<td><code>{names}</code></td><td class="msg">{escape(m.pattern)}</td></tr>'

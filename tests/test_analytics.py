@@ -199,3 +199,16 @@ def test_student_names_and_messages_are_escaped_on_the_instructors_page(tmp_path
     assert "bad notebook &lt;script&gt;alert(1)&lt;/script&gt;" in page  # the error, as text
     assert "raised &lt;script&gt;alert(#)&lt;/script&gt;" in page  # the message pattern
     assert "eve&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_messages_most_students_got_rank_above_one_students_many_failures(tmp_path):
+    unfinished = "f is not finished (it raises NotImplementedError)"
+    tree = {
+        ("x", "A1"): graded("A1", [case(f"t{k}", "c", 1, unfinished) for k in range(3)]),
+        ("y", "A1"): graded("A1", [case("t0", "c", 1, "dW wrong at 1"), case("t1", "c", 1)]),
+        ("z", "A1"): graded("A1", [case("t0", "c", 1, "dW wrong at 2"), case("t1", "c", 1)]),
+    }
+    items, _ = load_tree(write_tree(tmp_path / "reports", tree))
+    (a1,) = class_stats(items)
+    ranked = [(m.pattern, m.count, m.students) for m in a1.messages]
+    assert ranked == [("dW wrong at #", 2, 2), (unfinished, 3, 1)]
