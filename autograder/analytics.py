@@ -22,7 +22,13 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
-from autograder.report_tree import GradedReport, load_tree, write_bytes_atomic, write_text_atomic
+from autograder.report_tree import (
+    GradedReport,
+    load_tree,
+    printable,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 
 #: The score distribution's bins: tenths of the assignment's points (the last one includes 100%).
 BINS = 10
@@ -189,6 +195,12 @@ def heat_matrix(
 # ---------------------------------------------------------------- plots
 
 
+def _label(text: str) -> str:
+    """Text for a plot: printable, and ``$`` escaped so matplotlib draws it instead of parsing
+    mathematics (an unbalanced ``$`` in a student ID would otherwise fail the drawing)."""
+    return printable(text).replace("$", r"\$")
+
+
 def _save(fig, path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
@@ -229,7 +241,7 @@ def plot_assignment(stats: AssignmentStats, path: Path) -> None:
         ax = right
         ax.barh(range(n), rates, color=["#b00020" if r >= 50 else "#e08a00" for r in rates])
         ax.set_yticks(range(n))
-        ax.set_yticklabels([t.name for t in stats.tests], fontsize=7)
+        ax.set_yticklabels([_label(t.name) for t in stats.tests], fontsize=7)
         ax.invert_yaxis()
         ax.set_xlim(0, 100)
         ax.set_xlabel("failed in % of graded submissions")
@@ -285,7 +297,7 @@ def plot_heatmap(
     ax.set_xticks(range(len(ids)))
     ax.set_xticklabels(ids, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(students)))
-    ax.set_yticklabels(students, fontsize=8)
+    ax.set_yticklabels([_label(s) for s in students], fontsize=8)
     for r in range(len(students)):
         for c in range(len(ids)):
             if (r, c) in errors:
@@ -342,7 +354,8 @@ def _assignment_section(s: AssignmentStats, plot: str) -> list[str]:
     if s.not_graded:
         out.append("<h3>Could not be graded</h3><table><tr><th>student</th><th>why</th></tr>")
         out += [
-            f"<tr><td>{escape(who)}</td><td>{escape(why)}</td></tr>" for who, why in s.not_graded
+            f"<tr><td>{escape(printable(who))}</td><td>{escape(why)}</td></tr>"
+            for who, why in s.not_graded
         ]
         out.append("</table>")
     out.append("<h3>Hidden tests, most failed first</h3>")

@@ -20,7 +20,13 @@ from collections.abc import Iterable
 from html import escape
 from pathlib import Path
 
-from autograder.report_tree import GradedReport, check_report, load_tree, write_text_atomic
+from autograder.report_tree import (
+    GradedReport,
+    check_report,
+    load_tree,
+    printable,
+    write_text_atomic,
+)
 
 STATUS_LABEL = {
     "passed": "passed",
@@ -78,7 +84,7 @@ def _cells(tests: list[dict]) -> list[tuple[str, list[dict]]]:
 def render_feedback(item: GradedReport) -> str:
     """One self-contained HTML page of feedback for ``item`` (all report text escaped)."""
     r = item.report
-    aid, who = escape(item.assignment), escape(item.student)
+    aid, who = escape(item.assignment), escape(printable(item.student))
     top = r["max_score"]
     share = f" ({100 * r['score'] / top:.0f}%)" if top > 0 else ""
     out = [

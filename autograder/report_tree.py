@@ -8,6 +8,7 @@ Reports are checked field by field, so the code that renders them can trust the 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
@@ -36,7 +37,14 @@ class GradedReport:
 
 
 def _number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    """A finite JSON number (not a bool, NaN or infinity)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def printable(name: str) -> str:
+    """``name`` safe to encode as UTF-8: a folder name that is not valid UTF-8 (a surrogate
+    escape) shows its bytes as ``\\x..`` escapes instead of breaking the page or the plot."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def schema_problem(report: object) -> str | None:
@@ -126,4 +134,4 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """UTF-8 text, written as :func:`write_bytes_atomic` does."""
-    write_bytes_atomic(path, text.encode("utf-8"))
+    write_bytes_atomic(path, text.encode("utf-8", "backslashreplace"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -212,3 +213,23 @@ def test_messages_most_students_got_rank_above_one_students_many_failures(tmp_pa
     (a1,) = class_stats(items)
     ranked = [(m.pattern, m.count, m.students) for m in a1.messages]
     assert ranked == [("dW wrong at #", 2, 2), (unfinished, 3, 1)]
+
+
+def test_odd_student_folder_names_still_give_plots_and_a_page(tmp_path):
+    reports = tmp_path / "reports"
+    odd = ["$x^{$", os.fsdecode(b"caf\xe9"), "a b & c"]
+    tree = {(name, "A1"): graded("A1", [case("t$1", "c", 1, "wrong")]) for name in odd}
+    write_tree(reports, tree)
+    assert run_analytics(reports, tmp_path / "out") == 0
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "3 report(s): 3 student(s)" in page
+    _png_size(tmp_path / "out" / "plots" / "heatmap.png")
+
+
+def test_a_report_with_an_infinite_score_is_skipped_not_plotted(tmp_path, capsys):
+    reports = write_tree(tmp_path / "reports", small_class())
+    (reports / "bob" / "A1.json").write_text(
+        (reports / "bob" / "A1.json").read_text().replace('"score": 3.0', '"score": Infinity')
+    )
+    assert run_analytics(reports, tmp_path / "out") == 0
+    assert "bob/A1.json: 'score' is not a number" in capsys.readouterr().err

@@ -4,6 +4,7 @@ tests, points and messages, advice when nothing could be graded, and hostile tex
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -131,3 +132,11 @@ def test_grade_all_rows_with_a_broken_report_or_a_bad_student_name_are_skipped(t
 def test_a_missing_reports_folder_is_a_usage_error(tmp_path, capsys):
     assert run_feedback(tmp_path / "nope", tmp_path / "out") == 2
     assert "no reports directory" in capsys.readouterr().err
+
+
+def test_a_student_folder_name_that_is_not_utf8_still_gets_its_page(tmp_path):
+    name = os.fsdecode(b"caf\xe9")
+    reports = write_tree(tmp_path / "reports", {(name, "A1"): small_class()[("bob", "A1")]})
+    assert run_feedback(reports, tmp_path / "out") == 0
+    page = (tmp_path / "out" / name / "A1.html").read_text()
+    assert "Student: <b>caf\\xe9</b>" in page
