@@ -155,6 +155,7 @@ def grade_all(
     reports_dir: Path = Path("reports"),
     gradebook: str = "sqlite:///gradebook.db",
     shard: Shard | None = None,
+    feedback_dir: Path | None = None,
 ) -> int:
     """Grade what ``discover`` finds (only ``shard``'s part of it if given; see shard.py),
     write the reports, ``grades.csv`` and the gradebook, print progress and the table."""
@@ -182,6 +183,13 @@ def grade_all(
         from autograder.gradebook import record
 
         record(gradebook, rows)
+    if feedback_dir is not None:
+        from autograder.feedback import feedback_for_rows
+
+        written, problems = feedback_for_rows(rows, feedback_dir)
+        for problem in problems:
+            print(f"warning: {problem}", file=sys.stderr)
+        print(f"feedback: {len(written)} file(s) in {feedback_dir}/<student>/<ID>.html")
     print()
     print(grade_table(rows))
     print()

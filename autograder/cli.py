@@ -72,6 +72,7 @@ def _cmd_grade_all(args: argparse.Namespace) -> int:
         # Shards write no gradebook unless asked: `merge` writes it once (see shard.py).
         gradebook=args.gradebook or ("none" if args.shard else "sqlite:///gradebook.db"),
         shard=args.shard,
+        feedback_dir=Path(args.feedback) if args.feedback else None,
     )
 
 
@@ -86,6 +87,18 @@ def _shard_arg(text: str) -> Shard:
     from autograder.shard import parse_shard
 
     return parse_shard(text)
+
+
+def _cmd_feedback(args: argparse.Namespace) -> int:
+    from autograder.feedback import run_feedback
+
+    return run_feedback(Path(args.reports_dir), Path(args.out))
+
+
+def _cmd_analytics(args: argparse.Namespace) -> int:
+    from autograder.analytics import run_analytics
+
+    return run_analytics(Path(args.reports_dir), Path(args.out))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K/N",
         help="grade only shard K (0-based) of N, e.g. $SLURM_ARRAY_TASK_ID/N; then `merge`",
     )
+    a.add_argument("--feedback", help="also write DIR/<student>/<ID>.html feedback files")
     a.set_defaults(func=_cmd_grade_all)
 
     m = sub.add_parser("merge", help="merge grade-all --shard report folders into one")
@@ -127,6 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="nbgrader gradebook URL ('none' to skip)",
     )
     m.set_defaults(func=_cmd_merge)
+
+    f = sub.add_parser("feedback", help="write one HTML feedback file per student and assignment")
+    f.add_argument("reports_dir", help="grade-all's reports folder (<student>/<ID>.json)")
+    f.add_argument("--out", default="feedback", help="writes OUT/<student>/<ID>.html")
+    f.set_defaults(func=_cmd_feedback)
+
+    an = sub.add_parser("analytics", help="class analytics: plots and OUT/index.html")
+    an.add_argument("reports_dir", help="grade-all's reports folder (<student>/<ID>.json)")
+    an.add_argument("--out", default="analytics", help="writes OUT/index.html and OUT/plots/")
+    an.set_defaults(func=_cmd_analytics)
 
     r = sub.add_parser("rubric", help="list an assignment's hidden tests and points")
     r.add_argument("assignment")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -78,3 +79,56 @@ def test_scores_are_in_nbgraders_gradebook(batch):
         sub = gb.find_submission(ASSIGNMENTS[0], "bob")
         assert sub.score == pytest.approx(report["score"])
         assert sub.max_score == pytest.approx(report["max_score"])
+
+
+def test_grade_all_feedback_writes_a_page_per_example_submission(batch, tmp_path):
+    base, *_ = batch
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade-all",
+            str(base / "submitted"),
+            "--reports",
+            str(base / "reports"),
+            "--gradebook",
+            "none",
+            "--feedback",
+            str(tmp_path / "feedback"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "0 to grade" in proc.stdout
+    pages = {(p.parent.name, p.stem) for p in (tmp_path / "feedback").glob("*/*.html")}
+    students = ("alice", "bob", "carol", "dave")
+    assert pages == {(s, aid) for s in students for aid in ASSIGNMENTS}
+    report = json.loads((base / "reports" / "bob" / f"{ASSIGNMENTS[0]}.json").read_text())
+    bob = (tmp_path / "feedback" / "bob" / f"{ASSIGNMENTS[0]}.html").read_text()
+    assert f"Score: {report['score']:g} / {report['max_score']:g}" in bob
+    dave = (tmp_path / "feedback" / "dave" / f"{ASSIGNMENTS[0]}.html").read_text()
+    assert "Your notebook could not be graded" in dave
+
+
+def test_analytics_writes_its_plots_and_page_for_the_examples(batch, tmp_path):
+    base, *_ = batch
+    out = tmp_path / "analytics"
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder", "analytics", str(base / "reports"), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    expected = {f"plots/{aid}.png" for aid in ASSIGNMENTS}
+    expected |= {"plots/heatmap.png", "plots/overview.png"}
+    page = (out / "index.html").read_text()
+    assert set(re.findall(r'src="([^"]+)"', page)) == expected
+    for name in expected:
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"{4 * len(ASSIGNMENTS)} report(s): 4 student(s)" in page
