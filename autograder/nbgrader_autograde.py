@@ -221,7 +221,12 @@ class KitExporter(NotebookExporter):
         self, filename: str, resources: dict | None = None, **kw: Any
     ) -> tuple[str, dict]:
         """Export ``filename``; an unreadable notebook is exported as a stand-in."""
+        from autograder.intake import IntakeError, read_notebook_file
+
         try:
+            # The kit's intake first (no links, a regular file, size cap), so nbgrader never
+            # parses what the kit refuses; then nbformat's own reading.
+            read_notebook_file(filename)
             with open(filename, encoding="utf-8") as fh:
                 nbformat.read(fh, as_version=4)
         except Exception as exc:
@@ -231,7 +236,8 @@ class KitExporter(NotebookExporter):
             meta.setdefault("name", Path(filename).stem)
             meta.setdefault("path", os.path.dirname(os.path.abspath(filename)))
             resources["metadata"] = meta
-            problem = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            problem = str(exc) if isinstance(exc, IntakeError) else f"{type(exc).__name__}: {exc}"
+            problem = (problem.splitlines() or ["unreadable"])[0]
             stand_in = stand_in_notebook(self.release_notebook(filename), problem)
             return self.from_notebook_node(stand_in, resources, **kw)
         return super().from_filename(filename, resources=resources, **kw)
