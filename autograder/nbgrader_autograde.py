@@ -85,7 +85,7 @@ class KitAutograde(NbGraderPreprocessor):
         "them), relative to the course root; empty: a temporary folder, discarded.",
     ).tag(config=True)
 
-    def grade(self, notebook_path: Path, assignment: str, student: str, root: str) -> dict:
+    def grade(self, notebook_path: Path, assignment: str, root: str) -> dict:
         """The kit's report for one submitted notebook, graded exactly as ``grade-all`` does.
         Never raises: anything that stops grading becomes an error report (score 0)."""
         from autograder.batch import grade_one
@@ -129,7 +129,7 @@ class KitAutograde(NbGraderPreprocessor):
             nb = gb.find_submission_notebook(notebook, report["assignment"], student)
             for grade in nb.grades:
                 if grade.name in kit_cells:
-                    grade.auto_score = round(scores.get(grade.name, 0.0), 4)
+                    grade.auto_score = scores.get(grade.name, 0.0)  # exactly as gradebook.record
                     grade.needs_manual_grade = grade.manual_score is not None
                 else:
                     grade.auto_score = None
@@ -143,7 +143,7 @@ class KitAutograde(NbGraderPreprocessor):
         coursedir = _coursedir(self)
         folder = coursedir.format_path(coursedir.submitted_directory, student, assignment)
         path = Path(folder, f"{notebook}.ipynb")
-        report = self.grade(path, assignment, student, coursedir.root)
+        report = self.grade(path, assignment, coursedir.root)
         self.record(report, info["db_url"], notebook, student)
         self.log.info(
             "kit score for %s/%s: %g/%g%s",
