@@ -46,3 +46,17 @@ c.ClearSolutions.code_stub = {
 }
 # Generated notebooks are committed output-free.
 c.ClearOutput.enabled = True
+
+# `nbgrader autograde` (and formgrader's Autograde button) grades with the kit's engine: the
+# hidden tests in the sandbox, per-cell scores into the gradebook, the kit's messages into the
+# grade cells' outputs. nbgrader's own Execute and SaveAutoGrades never run, so no nbgrader path
+# replaces the kit's scores (autograder/nbgrader_autograde.py). An unreadable submission becomes
+# a stand-in (the released notebook under a note), graded 0 with the reason.
+from nbgrader.converters import Autograde  # noqa: E402
+
+from autograder.nbgrader_autograde import KitExporter, kit_autograde_preprocessors  # noqa: E402
+
+c.Autograde.autograde_preprocessors = kit_autograde_preprocessors(
+    Autograde.class_traits()["autograde_preprocessors"].default()
+)
+c.Autograde.exporter_class = KitExporter

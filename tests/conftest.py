@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -53,3 +56,28 @@ def grade_notebook(nb: dict, aid: str, tmp_path: Path) -> dict:
     code, report = run_grade(path, aid, tmp_path / "reports" / f"{aid}.json")
     assert code == 0 and report, f"the grader failed (exit {code})"
     return report
+
+
+@pytest.fixture(scope="session")
+def graded_examples(tmp_path_factory) -> tuple[Path, str, subprocess.CompletedProcess]:
+    """The bundled examples graded once by ``grade-all`` (2 jobs): (folder holding
+    ``submitted/`` and ``reports/``, gradebook URL, the finished run). Shared by the modules of
+    xdist_group "batch", which run on one worker."""
+    base = tmp_path_factory.mktemp("batch")
+    shutil.copytree(ROOT / "examples" / "submitted", base / "submitted")
+    db = f"sqlite:///{base / 'gradebook.db'}"
+    cmd = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade-all",
+        str(base / "submitted"),
+        "--jobs",
+        "2",
+        "--reports",
+        str(base / "reports"),
+        "--gradebook",
+        db,
+    ]
+    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return base, db, first

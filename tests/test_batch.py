@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 import subprocess
 import sys
 
@@ -16,29 +15,11 @@ from conftest import ASSIGNMENTS, ROOT
 # Under pytest-xdist this module runs on one worker: the examples are graded once.
 pytestmark = pytest.mark.xdist_group("batch")
 
-EXAMPLES = ROOT / "examples" / "submitted"
-
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    base = tmp_path_factory.mktemp("batch")
-    shutil.copytree(EXAMPLES, base / "submitted")
-    db = f"sqlite:///{base / 'gradebook.db'}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "autograder",
-        "grade-all",
-        str(base / "submitted"),
-        "--jobs",
-        "2",
-        "--reports",
-        str(base / "reports"),
-        "--gradebook",
-        db,
-    ]
-    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+def batch(graded_examples):
+    base, db, first = graded_examples
+    again = subprocess.run(first.args, cwd=ROOT, capture_output=True, text=True, timeout=600)
     return base, db, first, again
 
 
