@@ -68,6 +68,20 @@ def _cmd_grade_all(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_gradescope(args: argparse.Namespace) -> int:
+    from autograder.gradescope import GradescopeError, build
+
+    ids = assignments() if args.assignments == ["all"] else args.assignments
+    try:
+        for aid in ids:
+            path = build(aid, Path(args.out), visibility=args.visibility)
+            print(f"{path} ({path.stat().st_size / 1024:.0f} KiB)")
+    except GradescopeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,6 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="nbgrader gradebook URL ('none' to skip)",
     )
     a.set_defaults(func=_cmd_grade_all)
+
+    z = sub.add_parser("gradescope", help="write a Gradescope autograder zip per assignment")
+    z.add_argument("assignments", nargs="+", metavar="ID", help="assignment IDs, or 'all'")
+    z.add_argument("--out", required=True, help="folder for the <ID>.zip files")
+    z.add_argument(
+        "--visibility",
+        default="visible",
+        choices=("visible", "after_due_date", "after_published"),
+        help="when students see the tests' results on Gradescope (default: visible)",
+    )
+    z.set_defaults(func=_cmd_gradescope)
 
     r = sub.add_parser("rubric", help="list an assignment's hidden tests and points")
     r.add_argument("assignment")
