@@ -9,7 +9,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from autograder.registry import UnknownAssignment, assignments
+from autograder.registry import UnknownAssignment, assignments, check_assignment
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
@@ -72,6 +72,8 @@ def _cmd_gradescope(args: argparse.Namespace) -> int:
     from autograder.gradescope import GradescopeError, build
 
     ids = assignments() if args.assignments == ["all"] else args.assignments
+    for aid in ids:  # every ID checked before any zip is written
+        check_assignment(aid)
     try:
         for aid in ids:
             path = build(aid, Path(args.out), visibility=args.visibility)

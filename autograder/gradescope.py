@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import importlib.metadata
 import json
 import os
@@ -73,6 +74,7 @@ class GradescopeError(Exception):
 # ----------------------------------------------------------------------------- building the zip
 
 
+@functools.cache
 def _imports(path: Path, top_level_only: bool = False) -> list[str]:
     """Dotted names ``path`` imports (``import a.b``, ``from a.b import c`` -> ``a.b``, and
     ``a.b.c`` too, since ``c`` may be a module)."""
@@ -172,6 +174,7 @@ def pinned_requirements() -> list[str]:
     return pins
 
 
+@functools.cache
 def min_python() -> str:
     """The oldest ``major.minor`` every pinned requirement supports (their Requires-Python)."""
     best = (3, 10)  # the kit's own floor (pyproject.toml)
