@@ -22,6 +22,7 @@ import ast
 import functools
 import importlib.metadata
 import json
+import math
 import os
 import re
 import subprocess
@@ -255,6 +256,7 @@ def unreadable_test(message: str) -> dict:
         "max_score": 0.0,
         "status": "failed",
         "output": message,
+        "output_format": "text",
         "visibility": "visible",
     }
 
@@ -274,6 +276,7 @@ def to_results(report: dict, visibility: str = "visible") -> dict:
             "max_score": t["max_score"],
             "status": "passed" if t["status"] == "passed" else "failed",
             "output": t["message"] or ("passed" if t["status"] == "passed" else t["status"]),
+            "output_format": "text",  # student text is shown as it is, never as Markdown
             "tags": [t["kind"]],
             "visibility": visibility,
         }
@@ -289,9 +292,10 @@ def to_results(report: dict, visibility: str = "visible") -> dict:
     return {
         "score": score,
         "output": output,
+        "output_format": "text",
         "visibility": visibility,
         "stdout_visibility": "hidden",  # the grader's log is for instructors
-        "execution_time": round(report.get("duration_s") or 0.0, 2),
+        "execution_time": math.ceil(report.get("duration_s") or 0.0),  # whole seconds
         "tests": tests,
         "extra_data": {"kit_status": report["status"], "isolation": report.get("isolation")},
     }
@@ -308,12 +312,14 @@ def error_results(assignment: str, message: str, max_score: float | None = None)
                 "max_score": max_score,
                 "status": "failed",
                 "output": message,
+                "output_format": "text",
                 "visibility": "visible",
             }
         )
     return {
         "score": 0.0,
         "output": message,
+        "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
