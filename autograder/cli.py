@@ -1,5 +1,5 @@
-"""Command line: ``grade``, ``grade-all``, ``merge`` and ``rubric`` (a stable contract; see
-docs/DESIGN.md)."""
+"""Command line: ``grade``, ``grade-all``, ``merge``, ``feedback``, ``analytics``, ``gradescope``
+and ``rubric`` (a stable contract; see docs/DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autograder.registry import UnknownAssignment, assignments
+from autograder.registry import UnknownAssignment, assignments, check_assignment
 
 if TYPE_CHECKING:
     from autograder.shard import Shard
@@ -101,6 +101,22 @@ def _cmd_analytics(args: argparse.Namespace) -> int:
     return run_analytics(Path(args.reports_dir), Path(args.out))
 
 
+def _cmd_gradescope(args: argparse.Namespace) -> int:
+    from autograder.gradescope import GradescopeError, build
+
+    ids = assignments() if args.assignments == ["all"] else args.assignments
+    for aid in ids:  # every ID checked before any zip is written
+        check_assignment(aid)
+    try:
+        for aid in ids:
+            path = build(aid, Path(args.out), visibility=args.visibility)
+            print(f"{path} ({path.stat().st_size / 1024:.0f} KiB)")
+    except GradescopeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("reports_dir", help="grade-all's reports folder (<student>/<ID>.json)")
     an.add_argument("--out", default="analytics", help="writes OUT/index.html and OUT/plots/")
     an.set_defaults(func=_cmd_analytics)
+
+    z = sub.add_parser("gradescope", help="write a Gradescope autograder zip per assignment")
+    z.add_argument("assignments", nargs="+", metavar="ID", help="assignment IDs, or 'all'")
+    z.add_argument("--out", required=True, help="folder for the <ID>.zip files")
+    z.add_argument(
+        "--visibility",
+        default="visible",
+        choices=("visible", "after_due_date", "after_published"),
+        help="when students see the tests' results on Gradescope (default: visible)",
+    )
+    z.set_defaults(func=_cmd_gradescope)
 
     r = sub.add_parser("rubric", help="list an assignment's hidden tests and points")
     r.add_argument("assignment")
