@@ -147,6 +147,18 @@ def grade_table(rows: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
+def print_outcome(rows: list[tuple[str, dict]], reports_dir: Path, gradebook: str) -> None:
+    """The grade table and where the reports, the CSV and the gradebook are (``grade-all``,
+    ``merge``)."""
+    print()
+    print(grade_table(rows))
+    print()
+    print(
+        f"reports: {reports_dir}/<student>/<ID>.json; CSV: {reports_dir / 'grades.csv'}"
+        + ("" if gradebook == "none" else f"; gradebook: {gradebook}")
+    )
+
+
 def grade_all(
     submitted_dir: Path,
     assignment: str | None = None,
@@ -190,11 +202,5 @@ def grade_all(
         for problem in problems:
             print(f"warning: {problem}", file=sys.stderr)
         print(f"feedback: {len(written)} file(s) in {feedback_dir}/<student>/<ID>.html")
-    print()
-    print(grade_table(rows))
-    print()
-    print(
-        f"reports: {reports_dir}/<student>/<ID>.json; CSV: {reports_dir / 'grades.csv'}"
-        + ("" if gradebook == "none" else f"; gradebook: {gradebook}")
-    )
+    print_outcome(rows, reports_dir, gradebook)
     return 0

@@ -200,7 +200,7 @@ def merge(shard_dirs: list[Path], reports_dir: Path, gradebook: str = "none") ->
     ``<student>/<ID>.json`` each and ``grades.csv``), the grade table printed, and the
     gradebook at ``gradebook`` (``none`` skips it). Returns the exit code: 0, or 2 with every
     problem listed and nothing written when the shards cannot be merged."""
-    from autograder.batch import grade_table, write_csv
+    from autograder.batch import print_outcome, write_csv
 
     try:
         rows = collect(shard_dirs)
@@ -229,11 +229,5 @@ def merge(shard_dirs: list[Path], reports_dir: Path, gradebook: str = "none") ->
             )
             return 3
     print(f"merged {len(rows)} report(s) from {len(shard_dirs)} folder(s)")
-    print()
-    print(grade_table(rows))
-    print()
-    print(
-        f"reports: {reports_dir}/<student>/<ID>.json; CSV: {reports_dir / 'grades.csv'}"
-        + ("" if gradebook == "none" else f"; gradebook: {gradebook}")
-    )
+    print_outcome(rows, reports_dir, gradebook)
     return 0
