@@ -29,9 +29,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Unicode
 
 from autograder.gradebook import cell_scores
-from autograder.report import clean_text, error_report
-
-MARK = {"passed": "ok  ", "failed": "FAIL", "timeout": "TIME", "error": "ERR "}
+from autograder.report import STATUS_MARK, clean_text, error_report
 
 
 def kit_autograde_preprocessors(defaults: list[type]) -> list[type]:
@@ -56,7 +54,7 @@ def cell_feedback(report: dict, cell_id: str, points: float | None = None) -> st
     if not tests and report["status"] != "error":
         lines.append("  (no hidden test scores this cell)")
     for t in tests:
-        mark = MARK.get(t["status"], "?   ")
+        mark = STATUS_MARK.get(t["status"], "?   ")
         lines.append(f"  {mark} {t['name']}  {float(t['score']):g}/{float(t['max_score']):g}")
         if t["message"]:
             lines += _indent(clean_text(t["message"]), "       ")

@@ -10,6 +10,8 @@ from pathlib import Path
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 MAX_MESSAGE = 1500
+#: How a test's status is marked in plain-text listings (the summary, nbgrader's grade cells).
+STATUS_MARK = {"passed": "ok  ", "failed": "FAIL", "timeout": "TIME", "error": "ERR "}
 
 
 def clean_text(text: str, limit: int = MAX_MESSAGE) -> str:
@@ -53,19 +55,29 @@ def error_report(assignment: str, submission: str, error: str, duration: float =
     return build_report(assignment, submission, [], 0.0, {}, duration, error=error)
 
 
-def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
-    """Write JSON next to ``path`` and move it into place (never a half-written report)."""
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` next to ``path`` and move it into place (never a half-written file).
+
+    The file is private to the grader's user (``mkstemp``'s 0600) unless ``mode`` is given (the
+    feedback pages and analytics are meant to be handed out: 0644).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=1)
-            fh.write("\n")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
+    """Write a report (or any JSON object) atomically, as :func:`write_bytes_atomic` does."""
+    write_bytes_atomic(path, (json.dumps(data, indent=1) + "\n").encode("utf-8"))
 
 
 def output_tail(text: str, truncated: bool, lines: int = 12) -> list[str]:
@@ -93,10 +105,8 @@ def summary(report: dict, output: dict | None = None) -> str:
             got = sum(x["score"] for x in report["tests"] if x["cell"] == cell)
             top = sum(x["max_score"] for x in report["tests"] if x["cell"] == cell)
             lines.append(f"  [{cell}] {got:g}/{top:g}")
-        mark = {"passed": "ok  ", "failed": "FAIL", "timeout": "TIME", "error": "ERR "}
-        lines.append(
-            f"    {mark.get(t['status'], '?   ')} {t['name']} ({t['score']:g}/{t['max_score']:g})"
-        )
+        mark = STATUS_MARK.get(t["status"], "?   ")
+        lines.append(f"    {mark} {t['name']} ({t['score']:g}/{t['max_score']:g})")
         if t["message"] and t["status"] != "passed":
             first = t["message"].splitlines()[0][:300]
             lines.append(f"         {first}")

@@ -9,11 +9,23 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from autograder.report import write_bytes_atomic
+
+__all__ = [
+    "GradedReport",
+    "check_report",
+    "is_number",
+    "load_tree",
+    "printable",
+    "read_report",
+    "schema_problem",
+    "write_bytes_atomic",
+    "write_text_atomic",
+]
 
 #: A report file larger than this is not one the kit wrote (its messages are capped).
 MAX_REPORT_BYTES = 20_000_000
@@ -36,7 +48,7 @@ class GradedReport:
         return self.report["status"] == "graded"
 
 
-def _number(value: object) -> bool:
+def is_number(value: object) -> bool:
     """A finite JSON number (not a bool, NaN or infinity)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -56,7 +68,7 @@ def schema_problem(report: object) -> str | None:
     if report.get("status") not in ("graded", "error"):
         return "'status' is neither 'graded' nor 'error'"
     for key in ("score", "max_score"):
-        if not _number(report.get(key)):
+        if not is_number(report.get(key)):
             return f"'{key}' is not a number"
     if report.get("error") is not None and not isinstance(report["error"], str):
         return "'error' is not text"
@@ -72,7 +84,7 @@ def schema_problem(report: object) -> str | None:
         if t["status"] not in TEST_STATUSES:
             return f"test {i} has an unknown status"
         for key in ("score", "max_score"):
-            if not _number(t.get(key)):
+            if not is_number(t.get(key)):
                 return f"test {i}: '{key}' is not a number"
     return None
 
@@ -83,7 +95,10 @@ def check_report(student: str, report: object, expected_id: str | None = None) -
     if problem is None and not SAFE_ID.match(report["assignment"]):
         problem = "the assignment ID is not a plain name"
     if problem is None and expected_id is not None and report["assignment"] != expected_id:
-        problem = f"it is named {expected_id}.json but reports on {report['assignment']!r}"
+        problem = (
+            f"it is named {expected_id}.json but reports on {report['assignment']!r}, "
+            f"not {expected_id!r}"
+        )
     if problem:
         raise ValueError(problem)
     return GradedReport(student, report["assignment"], report)
@@ -92,11 +107,13 @@ def check_report(student: str, report: object, expected_id: str | None = None) -
 def read_report(path: Path) -> GradedReport:
     """The report at ``REPORTS/<student>/<ID>.json``; ``ValueError`` saying why it is unusable."""
     try:
-        if path.stat().st_size > MAX_REPORT_BYTES:
-            raise ValueError(f"larger than {MAX_REPORT_BYTES} bytes")
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        too_large = path.stat().st_size > MAX_REPORT_BYTES
+        data = None if too_large else json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError: JSON syntax; RecursionError: nesting too deep for the parser
         raise ValueError(f"cannot be read as JSON ({type(exc).__name__})") from None
+    if too_large:
+        raise ValueError(f"larger than {MAX_REPORT_BYTES} bytes, not a report the kit wrote")
     return check_report(path.parent.name, data, expected_id=path.stem)
 
 
@@ -118,20 +135,6 @@ def load_tree(reports_dir: Path) -> tuple[list[GradedReport], list[str]]:
     return found, warnings
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` beside ``path`` and move it into place (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_text_atomic(path: Path, text: str) -> None:
-    """UTF-8 text, written as :func:`write_bytes_atomic` does."""
-    write_bytes_atomic(path, text.encode("utf-8", "backslashreplace"))
+    """UTF-8 text, written atomically and readable by all (a page to hand out)."""
+    write_bytes_atomic(path, text.encode("utf-8", "backslashreplace"), mode=0o644)

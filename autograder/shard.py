@@ -15,19 +15,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
-import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.registry import ASSIGNMENT_IDS, assignments
 from autograder.report import write_json_atomic
-
-#: A report bigger than this is not one the grader wrote (messages are capped at 1,500 chars).
-MAX_REPORT_BYTES = 5_000_000
-STATUSES = {"graded", "error"}
-TEST_STATUSES = {"passed", "failed", "timeout", "error"}
+from autograder.report_tree import is_number, read_report
 
 
 @dataclass(frozen=True)
@@ -79,39 +73,6 @@ class MergeError(Exception):
     """The shards cannot be merged; the message lists every problem found."""
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def report_problem(report: object, assignment: str) -> str | None:
-    """Why ``report`` is not a grader's report for ``assignment``, or None if it is one."""
-    if not isinstance(report, dict):
-        return "not a JSON object"
-    if report.get("assignment") != assignment:
-        return f"its assignment is {str(report.get('assignment'))[:60]!r}, not {assignment!r}"
-    if report.get("status") not in STATUSES:
-        return "its status is neither 'graded' nor 'error'"
-    for key in ("score", "max_score", "duration_s"):
-        if not _is_number(report.get(key)):
-            return f"its {key!r} is not a number"
-    if not (report.get("error") is None or isinstance(report.get("error"), str)):
-        return "its 'error' is neither null nor text"
-    tests = report.get("tests")
-    if not isinstance(tests, list):
-        return "its 'tests' is not a list"
-    for t in tests:
-        if not (
-            isinstance(t, dict)
-            and isinstance(t.get("name"), str)
-            and isinstance(t.get("cell"), str)
-            and _is_number(t.get("score"))
-            and _is_number(t.get("max_score"))
-            and t.get("status") in TEST_STATUSES
-        ):
-            return "one of its tests lacks a name, cell, score, max_score or status"
-    return None
-
-
 def verdict(report: dict) -> tuple:
     """What two gradings of one submission must agree on: the scores, status and error, and
     each test's outcome (not the duration or the isolation record, which vary by machine)."""
@@ -146,17 +107,13 @@ def read_shard(shard_dir: Path) -> tuple[dict[tuple[str, str], dict], list[str]]
         if path.is_symlink() or not path.is_file():
             problems.append(f"{path}: not a regular file")
             continue
-        if path.stat().st_size > MAX_REPORT_BYTES:
-            problems.append(f"{path}: larger than {MAX_REPORT_BYTES} bytes, not a report")
+        try:  # size, JSON, the report schema, the file name matching the assignment
+            report = read_report(path).report
+        except ValueError as exc:
+            problems.append(f"{path}: {exc}")
             continue
-        try:
-            report = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-            problems.append(f"{path}: not readable as JSON ({type(exc).__name__})")
-            continue
-        why = report_problem(report, aid)
-        if why:
-            problems.append(f"{path}: {why}")
+        if not is_number(report.get("duration_s")):  # grades.csv has a column for it
+            problems.append(f"{path}: its 'duration_s' is not a number")
             continue
         found[student, aid] = report
     return found, problems
