@@ -10,15 +10,15 @@ from __future__ import annotations
 import csv
 import json
 import os
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from autograder import limits as grading_limits
+from autograder.grade_process import run_grade
 from autograder.progress import Progress
-from autograder.registry import KIT_ROOT, assignments, check_assignment
+from autograder.registry import assignments, check_assignment
 from autograder.report import clean_text, error_report, write_json_atomic
 from autograder.shard import Shard, select
 from autograder.submission import Submission
@@ -45,43 +45,19 @@ def is_graded(sub: Submission, reports_dir: Path) -> bool:
         return False
 
 
-def _from_kit_root(path: Path) -> str:
-    """``path`` as the grading process (run in the kit's root) must be given it: relative to
-    the kit's root if inside it (as when grade-all runs there), absolute otherwise."""
-    absolute = Path(os.path.abspath(path))
-    return str(absolute.relative_to(KIT_ROOT) if absolute.is_relative_to(KIT_ROOT) else absolute)
-
-
 def grade_one(sub: Submission, reports_dir: Path) -> dict:
     """Grade in a separate process; a grader failure still yields an error report."""
     out = sub.report_path(reports_dir)
     out.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    cmd = [
-        sys.executable,
-        "-m",
-        "autograder",
-        "grade",
-        _from_kit_root(sub.path),
-        "--assignment",
-        sub.assignment,
-        "--json",
-        _from_kit_root(out),
-    ]
     timeout = grading_limits.for_assignment(sub.assignment).grade_timeout_s
     t0 = time.monotonic()
-    try:
-        proc = subprocess.run(cmd, cwd=KIT_ROOT, capture_output=True, text=True, timeout=timeout)
-        problem = (
-            None
-            if proc.returncode == 0
-            else (
-                f"the grader failed on this submission (exit {proc.returncode}): "
-                + (proc.stderr.strip().splitlines() or ["no message"])[-1]
-            )
-        )
-    except subprocess.TimeoutExpired:
+    proc = run_grade(sub.path, sub.assignment, out, timeout)
+    if proc is None:
         problem = f"the grader did not finish within {timeout:g} s"
-    if problem is None:
+    elif proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+        problem = f"the grader failed on this submission (exit {proc.returncode}): {last}"
+    else:
         return json.loads(out.read_text())
     report = error_report(sub.assignment, str(sub.path), problem, time.monotonic() - t0)
     write_json_atomic(out, report)

@@ -25,7 +25,6 @@ import json
 import math
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -361,19 +360,19 @@ def find_notebook(folder: Path, assignment: str) -> Path | str:
 
 
 def grade_in_child(notebook: Path, assignment: str, timeout_s: float) -> dict:
-    """``python -m autograder grade`` in a child process, so no failure of the grader (a crash,
-    a hang) can stop results.json being written; a report either way."""
+    """The kit's report for ``notebook``, graded in a child process
+    (``grade_process.run_grade``), so no failure of the grader (a crash, a hang) can stop
+    results.json being written."""
+    from autograder.grade_process import run_grade
     from autograder.report import error_report
 
     with tempfile.TemporaryDirectory(prefix="s30kit-gs-") as tmp:
         out = Path(tmp) / "report.json"
-        cmd = [sys.executable, "-m", "autograder", "grade", str(notebook)]
-        cmd += ["--assignment", assignment, "--json", str(out)]
         t0 = time.monotonic()
-        try:
-            proc = subprocess.run(
-                cmd, cwd=KIT_ROOT, capture_output=True, text=True, timeout=timeout_s
-            )
+        proc = run_grade(notebook, assignment, out, timeout_s)
+        if proc is None:
+            why = f"grading did not finish within {timeout_s:g} s; tell your instructor"
+        else:
             sys.stdout.write(proc.stdout[-20_000:])  # the instructor's log (stdout is hidden)
             sys.stderr.write(proc.stderr[-20_000:])
             if proc.returncode == 0 and out.is_file():
@@ -383,8 +382,6 @@ def grade_in_child(notebook: Path, assignment: str, timeout_s: float) -> dict:
                 f"the autograder itself failed (exit {proc.returncode}); this is not your "
                 "fault: tell your instructor"
             )
-        except subprocess.TimeoutExpired:
-            why = f"grading did not finish within {timeout_s:g} s; tell your instructor"
         return error_report(assignment, str(notebook), why, time.monotonic() - t0)
 
 
