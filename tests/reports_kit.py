@@ -6,7 +6,11 @@ exactly the schema ``grade-all`` writes.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
+
+from conftest import ROOT
 
 from autograder.report import build_report, error_report, write_json_atomic
 
@@ -72,3 +76,14 @@ def small_class() -> dict[tuple[str, str], dict]:
         ("dave", "A1"): not_graded("A1"),
         ("alice", "A2"): graded("A2", [case("u1", "d", 5), case("u2", "d", 3, "wrong shape (3,)")]),
     }
+
+
+def run_command(*args: str) -> subprocess.CompletedProcess:
+    """``python -m autograder ARGS...`` from the kit's root, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

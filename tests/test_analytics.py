@@ -7,12 +7,9 @@ import json
 import math
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from reports_kit import (
     GRAD_PATTERN,
     LOSS,
@@ -20,6 +17,7 @@ from reports_kit import (
     case,
     graded,
     not_graded,
+    run_command,
     small_class,
     write_tree,
 )
@@ -102,13 +100,7 @@ def test_command_writes_valid_pngs_and_an_index_linking_every_plot_with_the_righ
 ):
     reports = write_tree(tmp_path / "reports", small_class())
     out = tmp_path / "analytics"
-    proc = subprocess.run(
-        [sys.executable, "-m", "autograder", "analytics", str(reports), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_command("analytics", str(reports), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     plots = {p.name for p in (out / "plots").iterdir()}
     assert plots == {"A1.png", "A2.png", "overview.png", "heatmap.png"}

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from html.parser import HTMLParser
 
-from conftest import ROOT
-from reports_kit import GRAD_BOB, LOSS, case, graded, not_graded, small_class, write_tree
+from reports_kit import (
+    GRAD_BOB,
+    LOSS,
+    case,
+    graded,
+    not_graded,
+    run_command,
+    small_class,
+    write_tree,
+)
 
 from autograder.feedback import feedback_for_rows, render_feedback, run_feedback
 from autograder.report import build_report
@@ -37,13 +43,7 @@ def _tags(page: str) -> list[tuple[str, list]]:
 def test_command_writes_one_file_per_student_and_assignment(tmp_path):
     reports = write_tree(tmp_path / "reports", small_class())
     out = tmp_path / "feedback"
-    proc = subprocess.run(
-        [sys.executable, "-m", "autograder", "feedback", str(reports), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_command("feedback", str(reports), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*.html"))
     assert written == [
